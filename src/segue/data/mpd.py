@@ -1,0 +1,194 @@
+"""Reader for Million Playlist Dataset slices and the RecSys Challenge 2018 challenge set.
+
+Both use the layout ``{"info": {...}, "playlists": [{"pid": ..., "tracks": [...]}, ...]}``
+documented in the MPD's own README. Any track or playlist field but ``track_uri``, ``tracks`` and
+``pid`` may be missing. A file is parsed whole with orjson, one file at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import orjson
+
+from segue.data.records import FileBuilder, ParsedFile, PlaylistRecord
+from segue.errors import InputError
+
+LOCAL_PREFIX = "spotify:local:"
+
+# Playlist fields stored in their own catalog columns or not stored at all.
+_OWN_FIELDS = {"pid", "name", "description", "tracks"}
+
+
+def playlist_key(pid: int | str) -> str:
+    """Return the dataset key of an MPD playlist: its ``pid``, which the MPD keeps unique."""
+    return f"mpd:{pid}"
+
+
+def read_mpd_file(path: str | Path, on_error: str = "raise") -> ParsedFile:
+    """Parse one MPD slice or challenge set file.
+
+    With ``on_error="skip"`` an invalid playlist is left out and its message kept in
+    ``ParsedFile.skipped``; an invalid file raises :class:`InputError` in both modes.
+    """
+    path = str(path)
+    data = Path(path).read_bytes()
+    document = decode_json(path, data)
+
+    if not isinstance(document, dict):
+        raise InputError(path, f"expected a JSON object with 'playlists', found {_type_name(document)}")
+    if "playlists" not in document:
+        raise InputError(path, "missing field 'playlists'")
+    playlists = document["playlists"]
+    if not isinstance(playlists, list):
+        raise InputError(path, f"must be a list, not {_type_name(playlists)}", field="playlists")
+
+    builder = FileBuilder()
+    for number, playlist in enumerate(playlists):
+        builder.begin()
+        try:
+            _read_playlist(path, number, playlist, builder)
+        except InputError as error:
+            if on_error != "skip":
+                raise
+            builder.skip(str(error))
+
+    return builder.build(path, "mpd", len(data), hashlib.sha256(data).hexdigest())
+
+
+def decode_json(path: str, data: bytes):
+    """Parse JSON bytes, telling an empty, non-UTF-8, truncated or invalid file apart."""
+    if not data.strip():
+        raise InputError(path, "empty file")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as decode_error:
+            line = data.count(b"\n", 0, decode_error.start) + 1
+            raise InputError(path, f"line {line}: not valid UTF-8 (byte offset {decode_error.start})") from None
+        if error.pos >= len(data.rstrip()):
+            raise InputError(path, f"line {error.lineno}: truncated JSON: {error.msg}") from None
+        raise InputError(path, f"line {error.lineno} column {error.colno}: invalid JSON: {error.msg}") from None
+
+
+def _read_playlist(path: str, number: int, playlist, builder: FileBuilder) -> None:
+    where = f"playlist {number}"
+    if not isinstance(playlist, dict):
+        raise InputError(path, f"must be an object, not {_type_name(playlist)}", where)
+
+    if "pid" not in playlist:
+        raise InputError(path, "missing field 'pid'", where)
+    pid = playlist["pid"]
+    if not isinstance(pid, (int, str)) or isinstance(pid, bool):
+        raise InputError(path, f"must be an integer or string, not {_type_name(pid)}", where, "pid")
+    where = f"playlist {number} (pid {pid})"
+
+    if "tracks" not in playlist:
+        raise InputError(path, "missing field 'tracks'", where)
+    tracks = playlist["tracks"]
+    if not isinstance(tracks, list):
+        raise InputError(path, f"must be a list, not {_type_name(tracks)}", where, "tracks")
+
+    record = PlaylistRecord(
+        key=playlist_key(pid),
+        name=_optional_str(path, where, playlist, "name"),
+        description=_optional_str(path, where, playlist, "description"),
+        extra=_extra_fields(playlist),
+        challenge="num_holdouts" in playlist,
+    )
+    builder.commit(record, _read_tracks(path, where, tracks, builder))
+
+
+def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> list[int]:
+    """Return the local ids of a playlist's tracks in playlist order, dropping unusable URIs."""
+    local_ids = builder.local_ids
+    kept: list[tuple[int, int]] = []  # (position, local id)
+    with_pos = 0
+
+    for index, track in enumerate(tracks):
+        if type(track) is not dict:
+            raise InputError(path, f"must be an object, not {_type_name(track)}", where, f"tracks[{index}]")
+        if "track_uri" not in track:
+            raise InputError(path, "missing field 'track_uri'", where, f"tracks[{index}]")
+
+        position = track.get("pos")
+        if position is not None:
+            if type(position) is not int:
+                raise InputError(path, f"must be an integer, not {_type_name(position)}", where, f"tracks[{index}].pos")
+            with_pos += 1
+        else:
+            position = index
+
+        uri = track["track_uri"]
+        if uri is None or uri == "":
+            builder.dropped["empty_uri"] += 1
+            continue
+        if type(uri) is not str:
+            raise InputError(path, f"must be a string, not {_type_name(uri)}", where, f"tracks[{index}].track_uri")
+        if uri.startswith(LOCAL_PREFIX):
+            builder.dropped["local_file"] += 1
+            continue
+
+        local_id = local_ids.get(uri)
+        if local_id is None:
+            local_id = builder.add_track(uri, _track_values(path, where, index, track))
+        kept.append((position, local_id))
+
+    # Order by `pos` only when every track has one; a partial `pos` would make the order a guess.
+    if with_pos and with_pos != len(tracks):
+        missing = next(i for i, t in enumerate(tracks) if t.get("pos") is None)
+        raise InputError(path, "missing field 'pos' while other tracks have one", where, f"tracks[{missing}]")
+    if with_pos:
+        kept.sort(key=lambda pair: pair[0])
+    return [local_id for _, local_id in kept]
+
+
+def _track_values(path: str, where: str, index: int, track: dict) -> tuple:
+    values = (
+        track.get("track_name"),
+        track.get("artist_name"),
+        track.get("album_name"),
+        track.get("duration_ms"),
+        track.get("artist_uri"),
+        track.get("album_uri"),
+    )
+    for name, value, expected in zip(
+        ("track_name", "artist_name", "album_name", "duration_ms", "artist_uri", "album_uri"),
+        values,
+        (str, str, str, int, str, str),
+    ):
+        if value is not None and type(value) is not expected:
+            kind = "an integer" if expected is int else "a string"
+            raise InputError(path, f"must be {kind}, not {_type_name(value)}", where, f"tracks[{index}].{name}")
+    return values
+
+
+def _optional_str(path: str, where: str, playlist: dict, name: str) -> str | None:
+    value = playlist.get(name)
+    if value is not None and not isinstance(value, str):
+        raise InputError(path, f"must be a string, not {_type_name(value)}", where, name)
+    return value
+
+
+def _extra_fields(playlist: dict) -> str | None:
+    extra = {
+        name: value
+        for name, value in playlist.items()
+        if name not in _OWN_FIELDS and (value is None or isinstance(value, (str, int, float, bool)))
+    }
+    return orjson.dumps(extra).decode() if extra else None
+
+
+def _type_name(value) -> str:
+    return {
+        dict: "an object",
+        list: "a list",
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)

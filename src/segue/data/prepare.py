@@ -1,0 +1,377 @@
+"""`segue prepare`: stream source files into a dataset folder.
+
+Files are parsed one at a time (in worker processes with ``workers > 1``) and merged in file
+order. Each track gets a provisional id on first sight; sequences of provisional ids go to a
+scratch file on disk and playlist metadata straight to SQLite, so memory holds only the
+track URI table and its counts. When all files are read, the vocabulary is built from the
+training split and the scratch file is renumbered into the final arrays.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import multiprocessing
+import os
+import shutil
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+from tqdm import tqdm
+
+from segue import __version__
+from segue.data.catalog import CATALOG_FILE, CatalogWriter
+from segue.data.dataset import FORMAT_VERSION, INFO_FILE, OOV, Dataset
+from segue.data.records import ParsedFile
+from segue.data.sources import Source, discover_sources, read_source
+from segue.data.split import CHALLENGE, TRAIN, split_of
+from segue.data.stats import dataset_statistics
+from segue.data.tables import TableColumns
+from segue.errors import InputError, UserError
+
+logger = logging.getLogger(__name__)
+
+MAX_LOGGED_SKIPS = 50
+_REMAP_CHUNK = 1 << 22  # rows renumbered at a time
+
+
+@dataclass
+class PrepareOptions:
+    """Settings of `segue prepare`; they are recorded in ``dataset.json``."""
+
+    min_count: int = 5
+    max_vocab: int | None = None
+    valid_frac: float = 0.1
+    test_frac: float = 0.1
+    seed: int = 0
+    workers: int = 1
+    on_error: str = "raise"  # "raise" or "skip"
+    columns: TableColumns = field(default_factory=TableColumns)
+
+    def validate(self) -> None:
+        if self.min_count < 1:
+            raise UserError(f"--min-count must be at least 1, got {self.min_count}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise UserError(f"--max-vocab must be at least 1, got {self.max_vocab}")
+        for name, value in (("--valid-frac", self.valid_frac), ("--test-frac", self.test_frac)):
+            if not 0 <= value < 1:
+                raise UserError(f"{name} must be in [0, 1), got {value}")
+        if self.valid_frac + self.test_frac >= 1:
+            raise UserError("--valid-frac and --test-frac must add up to less than 1 so that training keeps playlists")
+        if self.workers < 1:
+            raise UserError(f"--workers must be at least 1, got {self.workers}")
+        if self.on_error not in ("raise", "skip"):
+            raise UserError(f"--on-error must be 'raise' or 'skip', got {self.on_error!r}")
+        if self.columns.session_gap <= 0:
+            raise UserError("--session-gap must be positive")
+
+
+def prepare(
+    sources: list[str], out: str | Path, options: PrepareOptions | None = None, force: bool = False, progress: bool = True
+) -> Dataset:
+    """Build a dataset folder at ``out`` from MPD files, folders and tables; return it loaded.
+
+    The folder is built under a hidden temporary name beside ``out`` and renamed into place only
+    when complete, so a failure leaves nothing behind. An existing ``out`` is replaced only with
+    ``force``.
+    """
+    options = options or PrepareOptions()
+    options.validate()
+    out = Path(out)
+    if out.exists() and not force:
+        raise UserError(f"{out}: already exists; pass --force to replace it")
+    files = discover_sources(sources)
+
+    created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir()
+    try:
+        _build(files, scratch, options, progress)
+        _replace(scratch, out)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for parent in reversed(created_parents):
+            if parent.exists() and not any(parent.iterdir()):
+                parent.rmdir()
+        raise
+    return Dataset.load(out)
+
+
+def _replace(scratch: Path, out: Path) -> None:
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+        scratch.rename(out)
+        if old.is_dir():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    else:
+        scratch.rename(out)
+
+
+class _Merger:
+    """Merges parsed files into dataset-wide provisional track ids, counts and scratch rows."""
+
+    def __init__(self, folder: Path, options: PrepareOptions) -> None:
+        self.options = options
+        self.catalog = CatalogWriter(folder / CATALOG_FILE)
+        self.scratch_path = folder / "rows.scratch"
+        self.scratch = open(self.scratch_path, "wb")
+        self.provisional_ids: dict[str, int] = {}
+        self.train_counts = np.zeros(1024, dtype=np.int64)
+        self.counts = np.zeros(1024, dtype=np.int64)
+        self.known_fields = np.zeros(1024, dtype=np.uint8)
+        self.lengths: list[np.ndarray] = []
+        self.splits: list[np.ndarray] = []
+        self.sources: list[dict] = []
+        self.dropped: Counter = Counter()
+        self.logged_skips = 0
+
+    @property
+    def playlist_count(self) -> int:
+        return sum(len(lengths) for lengths in self.lengths)
+
+    def skip_file(self, error: InputError) -> None:
+        self.dropped["invalid_file"] += 1
+        self._log_skip(str(error))
+
+    def _log_skip(self, message: str) -> None:
+        if self.logged_skips < MAX_LOGGED_SKIPS:
+            logger.warning("skipped: %s", message)
+        elif self.logged_skips == MAX_LOGGED_SKIPS:
+            logger.warning("more skipped input; the totals are in dataset.json")
+        self.logged_skips += 1
+
+    def add(self, parsed: ParsedFile) -> None:
+        for message in parsed.skipped:
+            self._log_skip(message)
+        self.dropped.update(parsed.dropped)
+
+        keep = self._unique_playlists(parsed)
+        lengths = parsed.lengths[keep]
+        rows = parsed.rows[np.repeat(keep, parsed.lengths)]
+        records = [record for record, kept in zip(parsed.playlists, keep) if kept]
+
+        splits = np.array(
+            [
+                CHALLENGE
+                if record.challenge
+                else split_of(record.key, self.options.seed, self.options.valid_frac, self.options.test_frac)
+                for record in records
+            ],
+            dtype=np.uint8,
+        )
+        train_rows = np.repeat(splits == TRAIN, lengths)
+        local_counts = np.bincount(rows, minlength=len(parsed.uris))
+        local_train_counts = np.bincount(rows[train_rows], minlength=len(parsed.uris))
+
+        provisional = self._number_tracks(parsed, local_counts > 0)
+        used = local_counts > 0
+        self.counts[provisional[used]] += local_counts[used]
+        self.train_counts[provisional[used]] += local_train_counts[used]
+
+        self.scratch.write(provisional[rows].astype(np.int32).tobytes())
+        self.catalog.add_playlists(self.playlist_count, parsed.path, records, splits.tolist(), lengths)
+        self.lengths.append(lengths)
+        self.splits.append(splits)
+        self.sources.append(
+            {
+                "path": parsed.path,
+                "kind": parsed.kind,
+                "size": parsed.size,
+                "sha256": parsed.sha256,
+                "playlists": len(records),
+                "track_rows": int(lengths.sum()),
+            }
+        )
+
+    def _unique_playlists(self, parsed: ParsedFile) -> np.ndarray:
+        """Return a mask of playlists whose key is new; a repeated key is an input error."""
+        keys = [record.key for record in parsed.playlists]
+        earlier = self.catalog.find_keys(keys)
+        seen_here: set[str] = set()
+        keep = np.ones(len(keys), dtype=bool)
+        for number, key in enumerate(keys):
+            if key in earlier or key in seen_here:
+                where = f"also in {earlier[key]}" if key in earlier else "twice in this file"
+                error = InputError(parsed.path, f"duplicate playlist key {key!r} ({where})")
+                if self.options.on_error != "skip":
+                    raise error
+                keep[number] = False
+                self.dropped["duplicate_playlist"] += 1
+                self._log_skip(str(error))
+            seen_here.add(key)
+        return keep
+
+    def _number_tracks(self, parsed: ParsedFile, used: np.ndarray) -> np.ndarray:
+        """Return provisional ids for the file's local tracks (-1 where unused), staging new ones."""
+        provisional = np.full(len(parsed.uris), -1, dtype=np.int64)
+        new_local: list[int] = []
+        known_local: list[int] = []
+        ids = self.provisional_ids
+        for local_id in np.flatnonzero(used).tolist():
+            uri = parsed.uris[local_id]
+            track_id = ids.get(uri)
+            if track_id is None:
+                track_id = len(ids)
+                ids[uri] = track_id
+                new_local.append(local_id)
+            else:
+                known_local.append(local_id)
+            provisional[local_id] = track_id
+
+        self._grow(len(ids))
+        self.catalog.stage_tracks([(int(provisional[i]), parsed.uris[i], *parsed.track_values[i]) for i in new_local])
+        self.known_fields[provisional[new_local]] = parsed.field_masks[new_local]
+
+        # A later file may know a field that the first file lacked, such as the album.
+        known = np.asarray(known_local, dtype=np.int64)
+        gained = parsed.field_masks[known] & ~self.known_fields[provisional[known]]
+        filling = known[gained != 0]
+        if len(filling):
+            self.catalog.fill_tracks([(int(provisional[i]), *parsed.track_values[i]) for i in filling.tolist()])
+            self.known_fields[provisional[filling]] |= parsed.field_masks[filling]
+        return provisional
+
+    def _grow(self, size: int) -> None:
+        if size <= len(self.counts):
+            return
+        capacity = max(size, 2 * len(self.counts))
+        for name in ("train_counts", "counts", "known_fields"):
+            old = getattr(self, name)
+            grown = np.zeros(capacity, dtype=old.dtype)
+            grown[: len(old)] = old
+            setattr(self, name, grown)
+
+    def finish(self, folder: Path) -> dict:
+        """Build the vocabulary, renumber the scratch rows into the final arrays; return its summary."""
+        self.scratch.close()
+        total = len(self.provisional_ids)
+        uris = list(self.provisional_ids)
+        train_counts = self.train_counts[:total]
+        counts = self.counts[:total]
+
+        # Most frequent first; ties by URI so that the numbering never depends on file order.
+        candidates = [i for i in range(total) if train_counts[i] >= self.options.min_count]
+        candidates.sort(key=lambda i: (-train_counts[i], uris[i]))
+        if self.options.max_vocab is not None:
+            candidates = candidates[: self.options.max_vocab]
+        in_vocabulary = np.zeros(total, dtype=bool)
+        in_vocabulary[candidates] = True
+        rest = np.flatnonzero(~in_vocabulary).tolist()
+        rest.sort(key=lambda i: (-counts[i], uris[i]))
+
+        vocabulary = len(candidates)
+        index_of = np.empty(total, dtype=np.int64)
+        index_of[candidates] = np.arange(2, 2 + vocabulary)
+        index_of[rest] = np.arange(2 + vocabulary, 2 + total)
+        self.catalog.number_tracks(index_of, train_counts, counts)
+        keys = self.catalog.playlist_keys()
+        self.catalog.close()
+        np.save(folder / "keys.npy", np.array(keys, dtype=str))
+
+        lengths = np.concatenate(self.lengths) if self.lengths else np.zeros(0, dtype=np.int64)
+        _write_arrays(folder, self.scratch_path, index_of, vocabulary, lengths, self.splits)
+        self.scratch_path.unlink()
+        return {"vocabulary": vocabulary, "distinct_tracks": total}
+
+
+def _write_arrays(
+    folder: Path, scratch_path: Path, index_of: np.ndarray, vocabulary: int, lengths: np.ndarray, splits: list
+) -> None:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    np.save(folder / "offsets.npy", offsets)
+    np.save(folder / "splits.npy", np.concatenate(splits) if splits else np.zeros(0, dtype=np.uint8))
+
+    rows = int(offsets[-1])
+    full = np.lib.format.open_memmap(folder / "tracks_full.npy", mode="w+", dtype=np.int32, shape=(rows,))
+    pruned = np.lib.format.open_memmap(folder / "tracks.npy", mode="w+", dtype=np.int32, shape=(rows,))
+    if rows:
+        provisional = np.memmap(scratch_path, dtype=np.int32, mode="r", shape=(rows,))
+        index_of = index_of.astype(np.int32)
+        for start in range(0, rows, _REMAP_CHUNK):
+            chunk = index_of[provisional[start : start + _REMAP_CHUNK]]
+            full[start : start + len(chunk)] = chunk
+            pruned[start : start + len(chunk)] = np.where(chunk < 2 + vocabulary, chunk, OOV)
+        del provisional
+    full.flush()
+    pruned.flush()
+    del full, pruned
+
+
+def _parsed_files(files: list[Source], options: PrepareOptions):
+    """Yield each file's ParsedFile or InputError in file order, parsing ahead in workers.
+
+    At most two files per worker are in flight, so parsed files never pile up in memory when
+    merging is slower than parsing.
+    """
+    read = functools.partial(read_source, columns=options.columns, on_error=options.on_error)
+    if options.workers == 1 or len(files) == 1:
+        for source in files:
+            yield read(source)
+        return
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(min(options.workers, len(files))) as pool:
+        pending: deque = deque()
+        upcoming = iter(files)
+        for source in upcoming:
+            pending.append(pool.apply_async(read, (source,)))
+            if len(pending) >= 2 * options.workers:
+                break
+        while pending:
+            result = pending.popleft().get()
+            next_source = next(upcoming, None)
+            if next_source is not None:
+                pending.append(pool.apply_async(read, (next_source,)))
+            yield result
+
+
+def _build(files: list[Source], folder: Path, options: PrepareOptions, progress: bool) -> None:
+    merger = _Merger(folder, options)
+    bar = tqdm(total=len(files), unit="file", desc="prepare", disable=not progress)
+    try:
+        for result in _parsed_files(files, options):
+            if isinstance(result, InputError):
+                if options.on_error != "skip":
+                    raise result
+                merger.skip_file(result)
+            else:
+                merger.add(result)
+            bar.update()
+            bar.set_postfix_str(f"{merger.playlist_count:,} playlists, {len(merger.provisional_ids):,} tracks", refresh=False)
+    finally:
+        bar.close()
+
+    if merger.playlist_count == 0:
+        raise UserError("no playlists were read: every source file was empty or skipped")
+    summary = merger.finish(folder)
+
+    info = {
+        "format_version": FORMAT_VERSION,
+        "segue_version": __version__,
+        "vocabulary": summary["vocabulary"],
+        "distinct_tracks": summary["distinct_tracks"],
+        "options": _options_record(options),
+        "sources": merger.sources,
+        "dropped": dict(sorted(merger.dropped.items())),
+    }
+    (folder / INFO_FILE).write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
+
+    # Statistics are computed from the written arrays, exactly as `segue stats` computes them.
+    info["statistics"] = dataset_statistics(Dataset.load(folder))
+    (folder / INFO_FILE).write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
+    logger.info("prepared %d playlists from %d files", merger.playlist_count, len(merger.sources))
+
+
+def _options_record(options: PrepareOptions) -> dict:
+    record = asdict(options)
+    record.pop("workers")  # does not change the output
+    return record
