@@ -132,9 +132,11 @@ def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> l
             builder.dropped["local_file"] += 1
             continue
 
+        # Every row is type-checked, not only a track's first, so that no invalid field passes silently.
+        values = _track_values(path, where, index, track)
         local_id = local_ids.get(uri)
         if local_id is None:
-            local_id = builder.add_track(uri, _track_values(path, where, index, track))
+            local_id = builder.add_track(uri, values)
         kept.append((position, local_id))
 
     # Order by `pos` only when every track has one; a partial `pos` would make the order a guess.
@@ -146,23 +148,34 @@ def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> l
     return [local_id for _, local_id in kept]
 
 
+_TRACK_KEYS = ("track_name", "artist_name", "album_name", "duration_ms", "artist_uri", "album_uri")
+_TRACK_TYPES = (str, str, str, int, str, str)
+
+
 def _track_values(path: str, where: str, index: int, track: dict) -> tuple:
-    values = (
-        track.get("track_name"),
-        track.get("artist_name"),
-        track.get("album_name"),
-        track.get("duration_ms"),
-        track.get("artist_uri"),
-        track.get("album_uri"),
-    )
-    for name, value, expected in zip(
-        ("track_name", "artist_name", "album_name", "duration_ms", "artist_uri", "album_uri"),
-        values,
-        (str, str, str, int, str, str),
+    """Return a track row's metadata in TRACK_FIELDS order, checking the type of each field."""
+    name = track.get("track_name")
+    artist = track.get("artist_name")
+    album = track.get("album_name")
+    duration = track.get("duration_ms")
+    artist_uri = track.get("artist_uri")
+    album_uri = track.get("album_uri")
+    values = (name, artist, album, duration, artist_uri, album_uri)
+
+    # One cheap test for the common case; the loop below only runs to name the bad field.
+    if (
+        (name is None or type(name) is str)
+        and (artist is None or type(artist) is str)
+        and (album is None or type(album) is str)
+        and (duration is None or type(duration) is int)
+        and (artist_uri is None or type(artist_uri) is str)
+        and (album_uri is None or type(album_uri) is str)
     ):
+        return values
+    for key, value, expected in zip(_TRACK_KEYS, values, _TRACK_TYPES):
         if value is not None and type(value) is not expected:
             kind = "an integer" if expected is int else "a string"
-            raise InputError(path, f"must be {kind}, not {_type_name(value)}", where, f"tracks[{index}].{name}")
+            raise InputError(path, f"must be {kind}, not {_type_name(value)}", where, f"tracks[{index}].{key}")
     return values
 
 

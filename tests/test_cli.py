@@ -1,0 +1,59 @@
+"""The `segue` command as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import shared_path
+
+
+def run_segue(*arguments, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "segue", *map(str, arguments)], capture_output=True, text=True, cwd=cwd, timeout=300
+    )
+
+
+def test_help_lists_subcommands():
+    result = run_segue("--help")
+    assert result.returncode == 0
+    assert "prepare   read MPD slices" in result.stdout
+    assert "stats     print counts" in result.stdout
+
+
+def test_prepare_and_stats_on_yes_small(tmp_path):
+    table = shared_path("yes-small/yes_small.tsv")
+    out = tmp_path / "yes"
+    result = run_segue(
+        "prepare", table, "--out", out, "--track-col", "song_id", "--order-col", "pos",
+        "--title-col", "title", "--artist-col", "artist", "--workers", "2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "playlists        41,479" in result.stdout
+    assert "track rows       175,881" in result.stdout
+    assert "Moment 4 Life (w\\/ Drake) - Nicki Minaj" in result.stdout
+
+    stats = run_segue("stats", out, "--json")
+    assert stats.returncode == 0
+    printed = json.loads(stats.stdout)
+    assert (printed["playlists"], printed["track_rows"], printed["distinct_tracks"]) == (41_479, 175_881, 3042)
+    assert printed["oov_rate"]["train"] == 0.0
+
+
+def test_stats_on_missing_dataset(tmp_path):
+    result = run_segue("stats", tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"segue stats: error: {tmp_path}: not a Segue dataset (dataset.json not found); create one with `segue prepare`"
+    )
+    assert result.stdout == ""
+
+
+def test_quiet_prepare_prints_nothing(tmp_path):
+    source = tmp_path / "mpd.slice.0-0.json"
+    source.write_text(json.dumps({"playlists": [{"pid": 1, "tracks": [{"track_uri": "spotify:track:a"}]}]}))
+    result = run_segue("prepare", source, "--out", tmp_path / "out", "--quiet")
+    assert result.returncode == 0
+    assert result.stdout == ""
+    assert result.stderr == ""

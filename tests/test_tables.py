@@ -1,0 +1,114 @@
+"""The table reader: CSV, TSV and Parquet playlists, and listening logs cut into sessions."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from segue.data import PrepareOptions, TableColumns, prepare
+from segue.data.tables import parse_duration, read_table_file
+
+
+def sequences(parsed) -> list[list[str]]:
+    result, start = [], 0
+    for length in parsed.lengths.tolist():
+        result.append([parsed.uris[i] for i in parsed.rows[start : start + length]])
+        start += length
+    return result
+
+
+def test_csv_grouped_by_playlist_in_order_column(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("pl,pos,track,title\nx,2,c,Cee\ny,0,a,Ay\nx,0,a,Ay\nx,1,b,\"Bee, with comma\"\n")
+    columns = TableColumns(playlist="pl", track="track", order="pos", title="title")
+    parsed = read_table_file(table, columns)
+    assert [p.key for p in parsed.playlists] == ["lists:x", "lists:y"]
+    assert sequences(parsed) == [["a", "b", "c"], ["a"]]
+    assert dict(zip(parsed.uris, (v[0] for v in parsed.track_values))) == {"a": "Ay", "b": "Bee, with comma", "c": "Cee"}
+
+
+def test_table_order_kept_without_order_column(tmp_path):
+    table = tmp_path / "lists.tsv"
+    table.write_text("playlist_id\ttrack_uri\n1\tb\n2\tz\n1\ta\n1\tb\n")
+    parsed = read_table_file(table, TableColumns())
+    assert sequences(parsed) == [["b", "a", "b"], ["z"]]
+
+
+def test_ids_stay_strings(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("playlist_id,track_uri\n007,0042\n7,42\n")
+    parsed = read_table_file(table, TableColumns())
+    assert [p.key for p in parsed.playlists] == ["lists:007", "lists:7"]
+    assert parsed.uris == ["0042", "42"]
+
+
+def test_parquet_with_duration_and_local_files(tmp_path):
+    path = tmp_path / "lists.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "pid": [1, 1, 1, 2],
+                "uri": ["spotify:track:a", "spotify:local:x", None, "spotify:track:a"],
+                "ms": [1000, 5, 6, 1000],
+                "album": ["LP", None, None, "LP"],
+            }
+        ),
+        path,
+    )
+    columns = TableColumns(playlist="pid", track="uri", duration="ms", album="album")
+    parsed = read_table_file(path, columns)
+    assert sequences(parsed) == [["spotify:track:a"], ["spotify:track:a"]]
+    assert parsed.track_values == [(None, None, "LP", 1000, None, None)]
+    assert parsed.dropped == {"local_file": 1, "empty_uri": 1}
+
+
+def test_listening_log_split_into_sessions(tmp_path):
+    log = tmp_path / "plays.csv"
+    log.write_text(
+        "user,ts,track\n"
+        "u1,2024-01-01T10:00:00Z,a\n"
+        "u2,2024-01-01T10:01:00Z,x\n"
+        "u1,2024-01-01T10:04:00Z,b\n"
+        "u1,2024-01-01T11:00:00Z,c\n"  # 56 minutes after b: a new session
+        "u1,2024-01-01T10:02:00Z,z\n"  # out of order in the file, between a and b in time
+    )
+    columns = TableColumns(playlist="user", track="track", time="ts", session_gap=parse_duration("30m"))
+    parsed = read_table_file(log, columns)
+    assert [p.key for p in parsed.playlists] == [
+        "plays:u1@2024-01-01T10:00:00Z",
+        "plays:u1@2024-01-01T11:00:00Z",
+        "plays:u2@2024-01-01T10:01:00Z",
+    ]
+    assert sequences(parsed) == [["a", "z", "b"], ["c"], ["x"]]
+
+
+def test_unix_seconds_log_with_short_gap(tmp_path):
+    log = tmp_path / "plays.tsv"
+    log.write_text("user\tts\ttrack\nu\t100\ta\nu\t150\tb\nu\t400\tc\n")
+    columns = TableColumns(playlist="user", track="track", time="ts", session_gap=parse_duration("2m"))
+    parsed = read_table_file(log, columns)
+    assert sequences(parsed) == [["a", "b"], ["c"]]
+    assert parsed.playlists[1].key == "plays:u@1970-01-01T00:06:40Z"
+
+
+def test_time_column_must_be_times(tmp_path):
+    log = tmp_path / "plays.csv"
+    log.write_text("user,ts,track\nu,yesterday,a\n")
+    with pytest.raises(Exception, match="column 'ts': must hold numbers or ISO 8601 timestamps"):
+        read_table_file(log, TableColumns(playlist="user", track="track", time="ts"))
+
+
+@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800), ("1.5h", 5400), ("2d", 172800)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_table_through_prepare(tmp_path):
+    table = tmp_path / "lists.csv"
+    rows = "".join(f"{p},{t}\n" for p in range(30) for t in ("a", "b", "c"))
+    table.write_text("playlist_id,track_uri\n" + rows)
+    dataset = prepare([str(table)], tmp_path / "out", PrepareOptions(min_count=1), progress=False)
+    assert dataset.num_playlists == 30
+    assert dataset.vocabulary_size == 3
+    assert dataset.keys[0] == "lists:0"
