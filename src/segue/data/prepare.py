@@ -1,10 +1,10 @@
 """`segue prepare`: stream source files into a dataset folder.
 
 Files are parsed one at a time (in worker processes with ``workers > 1``) and merged in file
-order. Each track gets a provisional id on first sight; sequences of provisional ids go to a
-scratch file on disk and playlist metadata straight to SQLite, so memory holds only the
-track URI table and its counts. When all files are read, the vocabulary is built from the
-training split and the scratch file is renumbered into the final arrays.
+order. Each track gets a provisional id on first sight. Sequences of provisional ids go to a
+scratch file on disk and playlist metadata straight to SQLite, so memory grows only with the
+table of distinct track URIs and their counts. When all files are read, the vocabulary is built
+from the training split and the scratch file is renumbered into the final arrays.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a reader returns for one source file, before tracks get dataset-wide indices."""
+"""Parsed source files: playlists and tracks numbered within one file, before dataset-wide indices."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class PlaylistRecord:
 class ParsedFile:
     """All playlists of one source file, with tracks numbered locally in first-seen order.
 
-    ``rows`` holds local track ids for every playlist concatenated; ``lengths`` says how many
+    ``rows`` contains local track ids for every playlist concatenated; ``lengths`` says how many
     rows belong to each playlist. ``uris[i]``, ``track_values[i]`` and ``field_masks[i]``
     describe local track i.
     """

@@ -1,6 +1,6 @@
 """Reader for playlists and listening logs stored as CSV, TSV or Parquet tables.
 
-A column mapping names which column holds the playlist id, the track, and optionally the order,
+A column mapping names the columns of the playlist id, the track, and optionally the order,
 title, artist, album and duration. A listening log maps its user column as the playlist column
 and adds a time column: each user's plays are then cut into sessions wherever two plays are more
 than a gap apart, and every session becomes a playlist.
@@ -31,7 +31,7 @@ TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None, ".pq": None}
 
 @dataclass(frozen=True)
 class TableColumns:
-    """Which table column holds what; None leaves an optional column out."""
+    """Column mapping of a table; None leaves an optional column out."""
 
     playlist: str = "playlist_id"
     track: str = "track_uri"
@@ -73,6 +73,8 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
     """Parse one table into playlists (or sessions), keeping table order within a playlist unless
     an order or time column is mapped."""
     path = str(path)
+    # Limitation: a table file is read into memory whole, because rows of one playlist or user
+    # may be anywhere in it. A listening log must therefore fit in memory, unlike many MPD slices.
     data = Path(path).read_bytes()
     if not data.strip():
         raise InputError(path, "empty file")
@@ -121,10 +123,10 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
     playlist_of_row = np.repeat(np.arange(len(keys)), np.diff(np.append(starts, table.num_rows)))
     lengths = np.bincount(playlist_of_row[keep], minlength=len(keys)).astype(np.int64)
 
-    kept = table.filter(pa.array(keep))
-    track_codes, uris = _encode(kept[columns.track].cast(pa.string()))
+    usable = table.filter(pa.array(keep))
+    track_codes, uris = _encode(usable[columns.track].cast(pa.string()))
     first_rows = _first_occurrence(track_codes, len(uris))
-    track_values = _track_values(path, kept, columns, first_rows)
+    track_values = _track_values(path, usable, columns, first_rows)
 
     return ParsedFile(
         path=path,
@@ -147,7 +149,7 @@ def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise InputError(path, f"unknown table format {suffix!r}: expected one of {', '.join(TABLE_SUFFIXES)}")
-    wanted = list(dict.fromkeys(columns.mapped().values()))
+    requested = list(dict.fromkeys(columns.mapped().values()))
 
     if TABLE_SUFFIXES[suffix] is None:
         try:
@@ -155,7 +157,7 @@ def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa
         except pa.ArrowException as error:
             raise InputError(path, f"invalid Parquet file: {error}") from None
         _check_columns(path, parquet.schema_arrow.names, columns)
-        return parquet.read(columns=wanted), 0
+        return parquet.read(columns=requested), 0
 
     delimiter = TABLE_SUFFIXES[suffix]
     try:
@@ -173,7 +175,7 @@ def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa
             pa.BufferReader(data),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if delimiter == "\t" else '"'),
             convert_options=pa_csv.ConvertOptions(
-                include_columns=wanted,
+                include_columns=requested,
                 column_types={name: pa.string() for name in text_columns if name is not None},
                 strings_can_be_null=True,
             ),
