@@ -31,7 +31,7 @@ CREATE TABLE playlists (
     length INTEGER NOT NULL,
     extra TEXT
 );
-CREATE TABLE staged_tracks (
+CREATE TABLE scratch.staged_tracks (
     provisional INTEGER PRIMARY KEY,
     uri TEXT NOT NULL,
     name TEXT, artist TEXT, album TEXT, duration_ms INTEGER, artist_uri TEXT, album_uri TEXT
@@ -63,9 +63,14 @@ class CatalogWriter:
     """
 
     def __init__(self, path: Path) -> None:
+        # Staged tracks live in a scratch database beside the catalog, deleted when numbering is
+        # done, so that the catalog never carries their free pages.
+        self.scratch_path = path.with_name(path.name + ".scratch")
         self.connection = sqlite3.connect(path)
-        self.connection.execute("PRAGMA journal_mode = OFF")
-        self.connection.execute("PRAGMA synchronous = OFF")
+        self.connection.execute("ATTACH DATABASE ? AS scratch", (str(self.scratch_path),))
+        for schema in ("main", "scratch"):
+            self.connection.execute(f"PRAGMA {schema}.journal_mode = OFF")
+            self.connection.execute(f"PRAGMA {schema}.synchronous = OFF")
         self.connection.executescript(_SCHEMA)
 
     def find_keys(self, keys: list[str]) -> dict[str, str]:
@@ -101,9 +106,11 @@ class CatalogWriter:
 
     def number_tracks(self, index_of_provisional: np.ndarray, train_counts: np.ndarray, counts: np.ndarray) -> None:
         """Move staged tracks into ``tracks`` under their final index."""
-        self.connection.execute("CREATE TEMP TABLE numbering (provisional INTEGER PRIMARY KEY, idx, train_count, count)")
+        self.connection.execute(
+            "CREATE TABLE scratch.numbering (provisional INTEGER PRIMARY KEY, idx, train_count, count)"
+        )
         self.connection.executemany(
-            "INSERT INTO numbering VALUES (?, ?, ?, ?)",
+            "INSERT INTO scratch.numbering VALUES (?, ?, ?, ?)",
             zip(
                 range(len(index_of_provisional)),
                 index_of_provisional.tolist(),
@@ -116,18 +123,17 @@ class CatalogWriter:
         self.connection.execute(
             f"INSERT INTO tracks (idx, uri, {columns}, train_count, count) "
             f"SELECT n.idx, s.uri, {', '.join('s.' + name for name in TRACK_FIELDS)}, n.train_count, n.count "
-            "FROM staged_tracks s JOIN numbering n USING (provisional) ORDER BY n.idx"
+            "FROM scratch.staged_tracks s JOIN scratch.numbering n USING (provisional) ORDER BY n.idx"
         )
-        self.connection.execute("DROP TABLE staged_tracks")
-        self.connection.execute("DROP TABLE numbering")
 
     def playlist_keys(self) -> list[str]:
         return [key for (key,) in self.connection.execute("SELECT key FROM playlists ORDER BY row")]
 
     def close(self) -> None:
         self.connection.commit()
-        self.connection.execute("VACUUM")
+        self.connection.execute("DETACH DATABASE scratch")
         self.connection.close()
+        self.scratch_path.unlink()
 
 
 def open_catalog(path: Path) -> sqlite3.Connection:

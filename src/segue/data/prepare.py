@@ -127,15 +127,12 @@ class _Merger:
         self.train_counts = np.zeros(1024, dtype=np.int64)
         self.counts = np.zeros(1024, dtype=np.int64)
         self.known_fields = np.zeros(1024, dtype=np.uint8)
+        self.playlist_count = 0
         self.lengths: list[np.ndarray] = []
         self.splits: list[np.ndarray] = []
         self.sources: list[dict] = []
         self.dropped: Counter = Counter()
         self.logged_skips = 0
-
-    @property
-    def playlist_count(self) -> int:
-        return sum(len(lengths) for lengths in self.lengths)
 
     def skip_file(self, error: InputError) -> None:
         self.dropped["invalid_file"] += 1
@@ -178,6 +175,7 @@ class _Merger:
 
         self.scratch.write(provisional[rows].astype(np.int32).tobytes())
         self.catalog.add_playlists(self.playlist_count, parsed.path, records, splits.tolist(), lengths)
+        self.playlist_count += len(records)
         self.lengths.append(lengths)
         self.splits.append(splits)
         self.sources.append(
@@ -258,14 +256,17 @@ class _Merger:
         counts = self.counts[:total]
 
         # Most frequent first; ties by URI so that the numbering never depends on file order.
-        candidates = [i for i in range(total) if train_counts[i] >= self.options.min_count]
-        candidates.sort(key=lambda i: (-train_counts[i], uris[i]))
+        uri_rank = np.empty(total, dtype=np.int64)
+        uri_rank[sorted(range(total), key=uris.__getitem__)] = np.arange(total)
+        candidates = np.flatnonzero(train_counts >= self.options.min_count)
+        candidates = candidates[np.lexsort((uri_rank[candidates], -train_counts[candidates]))]
         if self.options.max_vocab is not None:
             candidates = candidates[: self.options.max_vocab]
         in_vocabulary = np.zeros(total, dtype=bool)
         in_vocabulary[candidates] = True
-        rest = np.flatnonzero(~in_vocabulary).tolist()
-        rest.sort(key=lambda i: (-counts[i], uris[i]))
+        rest = np.flatnonzero(~in_vocabulary)
+        rest = rest[np.lexsort((uri_rank[rest], -counts[rest]))]
+        del uri_rank
 
         vocabulary = len(candidates)
         index_of = np.empty(total, dtype=np.int64)
