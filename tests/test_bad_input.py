@@ -79,6 +79,16 @@ BAD_PLAYLISTS = [
         "playlist 1 (pid 7): tracks[0].duration_ms: must be an integer, not a string",
     ),
     (
+        "negative duration",
+        {"pid": 7, "tracks": [{"track_uri": "spotify:track:a", "duration_ms": -5}]},
+        "playlist 1 (pid 7): tracks[0].duration_ms: must not be negative, found -5",
+    ),
+    (
+        "repeated pos",
+        {"pid": 7, "tracks": [{"track_uri": "spotify:track:a", "pos": 0}, {"track_uri": "spotify:track:b", "pos": 0}]},
+        "playlist 1 (pid 7): tracks[1].pos: repeats pos 0",
+    ),
+    (
         "name list",
         {"pid": 7, "name": ["a"], "tracks": []},
         "playlist 1 (pid 7): name: must be a string, not a list",
@@ -112,6 +122,9 @@ def test_invalid_playlist_skipped_and_counted(tmp_path, caplog):
     assert status == 0
     info = json.loads((out / "dataset.json").read_text())
     assert info["dropped"] == {"invalid_file": 1, "invalid_playlist": 2}
+    assert info["skipped_files"] == [
+        {"path": str(broken), "error": f"{broken}: line 1: truncated JSON: unexpected end of data"}
+    ]
     assert info["statistics"]["playlists"] == 2
     # The skipped playlist's track must not count as a distinct track.
     assert info["statistics"]["distinct_tracks"] == 2
@@ -193,18 +206,57 @@ def test_duplicate_playlist_key(tmp_path, capsys):
 def test_existing_output_needs_force(tmp_path, capsys):
     source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1)])
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "keep.txt").write_text("mine")
+    assert main(["prepare", "--quiet", source, "--out", str(out), "--min-count", "1"]) == 0
+    first = (out / "tracks.npy").stat().st_mtime_ns
 
     status, errors = run_prepare(capsys, source, "--out", out)
     assert status == 2
     assert errors == [f"segue prepare: error: {out}: already exists; pass --force to replace it"]
-    assert (out / "keep.txt").read_text() == "mine"
+    assert (out / "tracks.npy").stat().st_mtime_ns == first
 
     assert main(["prepare", "--quiet", source, "--out", str(out), "--force", "--min-count", "1"]) == 0
-    assert not (out / "keep.txt").exists()
     assert (out / "dataset.json").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mpd.slice.0-1.json", "out"]
+
+
+def test_force_never_replaces_other_folders(tmp_path, capsys):
+    source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1)])
+    thesis = tmp_path / "work"
+    thesis.mkdir()
+    (thesis / "thesis.txt").write_text("mine")
+    status, errors = run_prepare(capsys, source, "--out", thesis, "--force")
+    assert status == 2
+    assert errors == [
+        f"segue prepare: error: {thesis}: not a Segue dataset folder, and --force replaces only those; "
+        "remove it yourself or choose another --out"
+    ]
+    assert (thesis / "thesis.txt").read_text() == "mine"
+
+    plain_file = tmp_path / "notes.txt"
+    plain_file.write_text("mine")
+    status, _ = run_prepare(capsys, source, "--out", plain_file, "--force")
+    assert status == 2
+    assert plain_file.read_text() == "mine"
+
+
+def test_output_must_not_contain_sources(tmp_path, capsys, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    source = write_slice(data / "mpd.slice.0-1.json", [good_playlist(1)])
+    status, errors = run_prepare(capsys, data, "--out", data, "--force")
+    assert status == 2
+    assert errors == [f"segue prepare: error: {data}: contains the source {source}; choose another --out"]
+    assert (data / "mpd.slice.0-1.json").exists()
+
+    monkeypatch.chdir(data)
+    status, errors = run_prepare(capsys, source, "--out", tmp_path, "--force")
+    assert status == 2
+    assert errors == [f"segue prepare: error: {tmp_path}: contains the source {source}; choose another --out"]
+    (data / "other").mkdir()
+    monkeypatch.chdir(data / "other")
+    status, errors = run_prepare(capsys, source, "--out", ".", "--force")
+    assert status == 2
+    assert errors == ["segue prepare: error: .: is the current folder or contains it; choose another --out"]
 
 
 def test_failed_force_keeps_old_output(tmp_path, capsys):
@@ -233,7 +285,7 @@ def test_missing_parent_folders_removed_on_failure(tmp_path, capsys):
     [
         ("--min-count", "0", "--min-count must be at least 1, got 0"),
         ("--test-frac", "1.5", "--test-frac must be in [0, 1), got 1.5"),
-        ("--session-gap", "soon", "invalid duration 'soon'"),
+        ("--session-gap", "soon", "--session-gap: invalid duration 'soon'"),
         ("--workers", "0", "--workers must be at least 1, got 0"),
     ],
 )
@@ -244,3 +296,11 @@ def test_invalid_option(tmp_path, capsys, option, value, expected):
     assert len(errors) == 1
     assert expected in errors[0]
     assert_nothing_left(tmp_path)
+
+
+def test_json_byte_order_mark_accepted(tmp_path, capsys):
+    source = tmp_path / "mpd.slice.0-1.json"
+    source.write_bytes(b"\xef\xbb\xbf" + json.dumps({"playlists": [good_playlist(1)]}).encode())
+    status, errors = run_prepare(capsys, source, "--out", tmp_path / "out", "--min-count", "1")
+    assert status == 0
+    assert errors == []

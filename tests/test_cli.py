@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 import subprocess
 import sys
 
@@ -53,7 +55,36 @@ def test_stats_on_missing_dataset(tmp_path):
 def test_quiet_prepare_prints_nothing(tmp_path):
     source = tmp_path / "mpd.slice.0-0.json"
     source.write_text(json.dumps({"playlists": [{"pid": 1, "tracks": [{"track_uri": "spotify:track:a"}]}]}))
-    result = run_segue("prepare", source, "--out", tmp_path / "out", "--quiet")
+    result = run_segue("prepare", source, "--out", tmp_path / "out", "--quiet", "--min-count", "1")
     assert result.returncode == 0
     assert result.stdout == ""
     assert result.stderr == ""
+
+
+def test_stats_rejects_top_zero(mpd_sample):
+    result = run_segue("stats", mpd_sample.path, "--top", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "segue stats: error: --top must be at least 1, got 0"
+
+
+def test_stats_into_closed_pipe(mpd_sample):
+    command = f"{sys.executable} -m segue stats {mpd_sample.path} | head -1"
+    result = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert result.stdout == "playlists        5,410\n"
+    assert result.stderr == ""
+
+
+def test_sigterm_leaves_no_partial_folder(tmp_path):
+    source = shared_path("mpd-sample")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "segue", "prepare", str(source), "--out", str(tmp_path / "out"), "--quiet"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the build folder appears, so that the signal lands mid-run.
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 128 + signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []

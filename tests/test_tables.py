@@ -8,6 +8,7 @@ import pytest
 
 from segue.data import PrepareOptions, TableColumns, prepare
 from segue.data.tables import parse_duration, read_table_file
+from segue.errors import InputError
 
 
 def sequences(parsed) -> list[list[str]]:
@@ -94,9 +95,67 @@ def test_unix_seconds_log_with_short_gap(tmp_path):
 
 def test_time_column_must_be_times(tmp_path):
     log = tmp_path / "plays.csv"
-    log.write_text("user,ts,track\nu,yesterday,a\n")
-    with pytest.raises(Exception, match="column 'ts': must hold numbers or ISO 8601 timestamps"):
+    log.write_text("user,ts,track\nu,100,a\n\nu,yesterday,b\n")
+    with pytest.raises(InputError) as raised:
         read_table_file(log, TableColumns(playlist="user", track="track", time="ts"))
+    assert str(raised.value) == f"{log}: line 4: column 'ts': expected a number or an ISO 8601 time, found 'yesterday'"
+
+
+def test_invalid_rows_skipped_and_counted(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("playlist_id,pos,track_uri\n1,0,a\n1,x,b\n,2,c\n1,3,d,extra\n1,4,e\n")
+    parsed = read_table_file(table, TableColumns(order="pos"), on_error="skip")
+    assert sequences(parsed) == [["a", "e"]]
+    assert parsed.dropped == {"invalid_row": 3}
+    assert parsed.skipped == [
+        f"{table}: line 5: expected 3 fields, found 4",
+        f"{table}: line 4: column 'playlist_id': empty value",
+        f"{table}: line 3: column 'pos': expected a number or an ISO 8601 time, found 'x'",
+    ]
+
+
+def test_malformed_row_names_its_line(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("playlist_id,track_uri\n1,a\n1\n")
+    with pytest.raises(InputError) as raised:
+        read_table_file(table, TableColumns())
+    assert str(raised.value) == f"{table}: line 3: expected 2 fields, found 1"
+
+
+def test_mixed_iso_formats_and_dates(tmp_path):
+    log = tmp_path / "plays.csv"
+    log.write_text("user,ts,track\nu,2024-01-01T10:00:00Z,a\nu,2024-01-01 11:20:00+01:00,b\nu,2024-01-01T10:40,c\n")
+    parsed = read_table_file(log, TableColumns(playlist="user", track="track", time="ts"))
+    # 10:00Z, then 10:20Z (11:20+01:00), then 10:40 (no zone, read as UTC): one session.
+    assert sequences(parsed) == [["a", "b", "c"]]
+
+
+def test_millisecond_times(tmp_path):
+    log = tmp_path / "plays.csv"
+    log.write_text("user,ts,track\nu,1700000000000,a\nu,1700000060000,b\n")
+    with pytest.raises(InputError) as raised:
+        read_table_file(log, TableColumns(playlist="user", track="track", time="ts"))
+    assert str(raised.value) == (
+        f"{log}: line 2: column 'ts': value out of range (milliseconds? pass --time-unit ms): 1700000000000.0"
+    )
+    parsed = read_table_file(log, TableColumns(playlist="user", track="track", time="ts", time_unit="ms"))
+    assert [p.key for p in parsed.playlists] == ["plays:u@2023-11-14T22:13:20Z"]
+    assert sequences(parsed) == [["a", "b"]]
+
+
+def test_byte_order_mark_ignored(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_bytes(b"\xef\xbb\xbfplaylist_id,track_uri\n1,a\n")
+    parsed = read_table_file(table, TableColumns())
+    assert sequences(parsed) == [["a"]]
+
+
+def test_parquet_rows_numbered_from_one(tmp_path):
+    path = tmp_path / "lists.parquet"
+    pq.write_table(pa.table({"playlist_id": ["1", None], "track_uri": ["a", "b"]}), path)
+    with pytest.raises(InputError) as raised:
+        read_table_file(path, TableColumns())
+    assert str(raised.value) == f"{path}: row 2: column 'playlist_id': empty value"
 
 
 @pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("30m", 1800), ("1.5h", 5400), ("2d", 172800)])

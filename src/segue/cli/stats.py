@@ -8,6 +8,7 @@ import sys
 import orjson
 
 from segue.data import Dataset, dataset_statistics
+from segue.errors import UserError
 
 HELP = "print counts, lengths, top tracks and artists and OOV rates of a dataset"
 
@@ -16,11 +17,13 @@ def add_parser(subcommands) -> None:
     parser = subcommands.add_parser("stats", help=HELP, description=HELP[0].upper() + HELP[1:] + ".")
     parser.add_argument("dataset", metavar="DIR", help="dataset folder written by `segue prepare`")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    parser.add_argument("--top", type=int, default=10, help="how many top tracks and artists to list")
+    parser.add_argument("--top", type=int, default=10, help="how many top tracks and artists to list (default: 10)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.top < 1:
+        raise UserError(f"--top must be at least 1, got {args.top}")
     statistics = dataset_statistics(Dataset.load(args.dataset), top=args.top)
     if args.json:
         sys.stdout.write(orjson.dumps(statistics, option=orjson.OPT_INDENT_2).decode() + "\n")

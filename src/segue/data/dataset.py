@@ -78,6 +78,8 @@ class Dataset:
 
     def sequence(self, row: int, full: bool = False) -> np.ndarray:
         """Return playlist ``row`` as track indices; ``full`` keeps pruned tracks' catalog indices."""
+        if not 0 <= row < self.num_playlists:
+            raise IndexError(f"playlist row {row} out of range: the dataset has {self.num_playlists} playlists")
         array = self.tracks_full if full else self.tracks
         return np.asarray(array[self.offsets[row] : self.offsets[row + 1]])
 

@@ -7,6 +7,7 @@ documented in the MPD's own README. Any track or playlist field but ``track_uri`
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def decode_json(path: str, data: bytes):
     """Parse JSON bytes, telling an empty, non-UTF-8, truncated or invalid file apart."""
     if not data.strip():
         raise InputError(path, "empty file")
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
@@ -145,6 +148,10 @@ def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> l
         raise InputError(path, "missing field 'pos' while other tracks have one", where, f"tracks[{missing}]")
     if with_pos:
         kept.sort(key=lambda pair: pair[0])
+        positions = [track["pos"] for track in tracks]
+        if len(set(positions)) != len(positions):
+            repeated = next(i for i, p in enumerate(positions) if positions.index(p) != i)
+            raise InputError(path, f"repeats pos {positions[repeated]}", where, f"tracks[{repeated}].pos")
     return [local_id for _, local_id in kept]
 
 
@@ -167,7 +174,7 @@ def _track_values(path: str, where: str, index: int, track: dict) -> tuple:
         (name is None or type(name) is str)
         and (artist is None or type(artist) is str)
         and (album is None or type(album) is str)
-        and (duration is None or type(duration) is int)
+        and (duration is None or (type(duration) is int and duration >= 0))
         and (artist_uri is None or type(artist_uri) is str)
         and (album_uri is None or type(album_uri) is str)
     ):
@@ -176,7 +183,7 @@ def _track_values(path: str, where: str, index: int, track: dict) -> tuple:
         if value is not None and type(value) is not expected:
             kind = "an integer" if expected is int else "a string"
             raise InputError(path, f"must be {kind}, not {_type_name(value)}", where, f"tracks[{index}].{key}")
-    return values
+    raise InputError(path, f"must not be negative, found {duration}", where, f"tracks[{index}].duration_ms")
 
 
 def _optional_str(path: str, where: str, playlist: dict, name: str) -> str | None:

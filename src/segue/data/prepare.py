@@ -66,11 +66,17 @@ class PrepareOptions:
         if self.on_error not in ("raise", "skip"):
             raise UserError(f"--on-error must be 'raise' or 'skip', got {self.on_error!r}")
         if self.columns.session_gap <= 0:
-            raise UserError("--session-gap must be positive")
+            raise UserError(f"--session-gap must be positive, got {self.columns.session_gap} seconds")
+        if self.columns.time_unit not in ("s", "ms"):
+            raise UserError(f"--time-unit must be 's' or 'ms', got {self.columns.time_unit!r}")
 
 
 def prepare(
-    sources: list[str], out: str | Path, options: PrepareOptions | None = None, force: bool = False, progress: bool = True
+    sources: list[str] | str,
+    out: str | Path,
+    options: PrepareOptions | None = None,
+    force: bool = False,
+    progress: bool = True,
 ) -> Dataset:
     """Build a dataset folder at ``out`` from MPD files, folders and tables; return it loaded.
 
@@ -80,10 +86,11 @@ def prepare(
     """
     options = options or PrepareOptions()
     options.validate()
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
     out = Path(out)
-    if out.exists() and not force:
-        raise UserError(f"{out}: already exists; pass --force to replace it")
-    files = discover_sources(sources)
+    files = discover_sources([str(source) for source in sources])
+    _check_output(out, files, force)
 
     created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -100,6 +107,27 @@ def prepare(
                 parent.rmdir()
         raise
     return Dataset.load(out)
+
+
+def _check_output(out: Path, files: list[Source], force: bool) -> None:
+    """Reject an output path whose replacement could destroy anything but an earlier dataset."""
+    target = out.resolve()
+    for source in files:
+        path = Path(source.path).resolve()
+        if path == target or target in path.parents:
+            raise UserError(f"{out}: contains the source {source.path}; choose another --out")
+    working = Path.cwd().resolve()
+    if target == working or target in working.parents:
+        raise UserError(f"{out}: is the current folder or contains it; choose another --out")
+
+    if out.exists():
+        if not force:
+            raise UserError(f"{out}: already exists; pass --force to replace it")
+        if not out.is_dir() or not ((out / INFO_FILE).is_file() or not any(out.iterdir())):
+            raise UserError(
+                f"{out}: not a Segue dataset folder, and --force replaces only those; "
+                "remove it yourself or choose another --out"
+            )
 
 
 def _replace(scratch: Path, out: Path) -> None:
@@ -132,10 +160,12 @@ class _Merger:
         self.splits: list[np.ndarray] = []
         self.sources: list[dict] = []
         self.dropped: Counter = Counter()
+        self.skipped_files: list[dict] = []
         self.logged_skips = 0
 
     def skip_file(self, error: InputError) -> None:
         self.dropped["invalid_file"] += 1
+        self.skipped_files.append({"path": error.path, "error": str(error)})
         self._log_skip(str(error))
 
     def _log_skip(self, message: str) -> None:
@@ -337,7 +367,8 @@ def _parsed_files(files: list[Source], options: PrepareOptions):
 
 def _build(files: list[Source], folder: Path, options: PrepareOptions, progress: bool) -> None:
     merger = _Merger(folder, options)
-    bar = tqdm(total=len(files), unit="file", desc="prepare", disable=not progress)
+    # disable=None lets tqdm hide the bar when stderr is not a terminal.
+    bar = tqdm(total=len(files), unit="file", desc="prepare", disable=None if progress else True)
     try:
         for result in _parsed_files(files, options):
             if isinstance(result, InputError):
@@ -362,6 +393,7 @@ def _build(files: list[Source], folder: Path, options: PrepareOptions, progress:
         "distinct_tracks": summary["distinct_tracks"],
         "options": _options_record(options),
         "sources": merger.sources,
+        "skipped_files": merger.skipped_files,
         "dropped": dict(sorted(merger.dropped.items())),
     }
     (folder / INFO_FILE).write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
@@ -369,7 +401,13 @@ def _build(files: list[Source], folder: Path, options: PrepareOptions, progress:
     # Statistics are computed from the written arrays, exactly as `segue stats` computes them.
     info["statistics"] = dataset_statistics(Dataset.load(folder))
     (folder / INFO_FILE).write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
-    logger.info("prepared %d playlists from %d files", merger.playlist_count, len(merger.sources))
+    files_read = len(merger.sources)
+    logger.info("prepared %s playlists from %s file%s", f"{merger.playlist_count:,}", f"{files_read:,}", "s"[: files_read != 1])
+    if summary["vocabulary"] == 0:
+        logger.warning(
+            "the vocabulary is empty: no track occurs %d times in training playlists; lower --min-count",
+            options.min_count,
+        )
 
 
 def _options_record(options: PrepareOptions) -> dict:

@@ -46,7 +46,7 @@ def dataset_statistics(dataset: Dataset, top: int = 10) -> dict:
 def _length_distribution(lengths: np.ndarray) -> dict:
     if len(lengths) == 0:
         return {"min": 0, "max": 0, "mean": 0.0, "percentiles": {}, "histogram": {}}
-    percentiles = {f"p{q}": float(np.percentile(lengths, q)) for q in (5, 25, 50, 75, 95)}
+    percentiles = {f"p{q}": round(float(np.percentile(lengths, q)), 3) for q in (5, 25, 50, 75, 95)}
     edges = list(LENGTH_EDGES) + [np.inf]
     counts, _ = np.histogram(lengths, bins=edges)
     labels = ["0"]

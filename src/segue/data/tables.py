@@ -8,6 +8,7 @@ than a gap apart, and every session becomes a playlist.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -41,7 +42,13 @@ class TableColumns:
     album: str | None = None
     duration: str | None = None
     time: str | None = None
+    time_unit: str = "s"  # unit of numeric play times: "s" or "ms"
     session_gap: float = 30 * 60.0  # seconds
+
+    @property
+    def time_scale(self) -> float:
+        """Seconds per unit of a numeric time column."""
+        return {"s": 1.0, "ms": 1e-3}[self.time_unit]
 
     def mapped(self) -> dict[str, str]:
         """Return option name -> column name for every mapped column."""
@@ -79,47 +86,42 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
     if not data.strip():
         raise InputError(path, "empty file")
 
-    table, first_line = _read_arrow_table(path, data, columns)
-    line_label = "row" if first_line == 0 else "line"
-    row_numbers = np.arange(table.num_rows, dtype=np.int64) + first_line
-    skipped: list[str] = []
+    rejected = _RejectedRows(path, on_error)
+    table, row_numbers = _read_arrow_table(path, data, columns, rejected)
 
-    # Rows without a playlist id, order or time cannot be placed in any playlist.
-    required = [columns.playlist] + [c for c in (columns.order, columns.time) if c is not None]
-    valid = np.ones(table.num_rows, dtype=bool)
-    for name in required:
-        nulls = table[name].is_null().to_numpy(zero_copy_only=False)
-        if nulls.any():
-            first = int(row_numbers[np.argmax(nulls)])
-            error = InputError(path, "empty value", f"{line_label} {first}", f"column {name!r}")
-            if on_error != "skip":
-                raise error
-            skipped.extend(
-                f"{path}: {line_label} {int(n)}: column {name!r}: empty value"
-                for n in row_numbers[nulls & valid][: MAX_SKIPPED_MESSAGES - len(skipped)]
-            )
-            valid &= ~nulls
+    # Rows without a playlist id, or with no usable order or time, fit in no playlist.
+    valid = ~table[columns.playlist].is_null().to_numpy(zero_copy_only=False)
+    rejected.add(row_numbers[~valid], f"column {columns.playlist!r}: empty value")
+    sort_keys = {}
+    for name, time_scale in ((columns.order, None), (columns.time, columns.time_scale)):
+        if name is not None:
+            sort_keys[name], bad = _column_numbers(table[name], name, row_numbers, rejected, time_scale)
+            valid &= ~bad
     if not valid.all():
         table = table.filter(pa.array(valid))
         row_numbers = row_numbers[valid]
+        sort_keys = {name: values[valid] for name, values in sort_keys.items()}
 
     playlist_codes, playlist_values = _encode(table[columns.playlist])
-    order = _row_order(path, table, columns, playlist_codes)
+    sort_values = sort_keys.get(columns.time, sort_keys.get(columns.order))
+    by_row = np.arange(table.num_rows)
+    if sort_values is None:
+        order = np.lexsort((by_row, playlist_codes))
+    else:
+        order = np.lexsort((by_row, sort_values, playlist_codes))
+        sort_values = sort_values[order]
     playlist_codes = playlist_codes[order]
-    row_numbers = row_numbers[order]
     table = table.take(pa.array(order))
 
-    starts = _playlist_starts(path, table, columns, playlist_codes)
-    keys = _playlist_keys(path, table, columns, playlist_codes, playlist_values, starts)
+    times = sort_values if columns.time is not None else None
+    starts = _playlist_starts(playlist_codes, times, columns.session_gap)
+    keys = _playlist_keys(path, playlist_codes, playlist_values, starts, times)
 
     # Drop plays with no usable track after grouping, so that a playlist of only local files stays.
     tracks = table[columns.track].cast(pa.string())
-    dropped = {
-        "empty_uri": (pc.fill_null(pc.equal(tracks, ""), True)).to_numpy(zero_copy_only=False),
-        "local_file": pc.fill_null(pc.starts_with(tracks, LOCAL_PREFIX), False).to_numpy(zero_copy_only=False),
-    }
-    keep = ~(dropped["empty_uri"] | dropped["local_file"])
-    dropped["invalid_row"] = ~valid
+    empty = pc.fill_null(pc.equal(tracks, ""), True).to_numpy(zero_copy_only=False)
+    local = pc.fill_null(pc.starts_with(tracks, LOCAL_PREFIX), False).to_numpy(zero_copy_only=False)
+    keep = ~(empty | local)
     playlist_of_row = np.repeat(np.arange(len(keys)), np.diff(np.append(starts, table.num_rows)))
     lengths = np.bincount(playlist_of_row[keep], minlength=len(keys)).astype(np.int64)
 
@@ -128,6 +130,7 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
     first_rows = _first_occurrence(track_codes, len(uris))
     track_values = _track_values(path, usable, columns, first_rows)
 
+    dropped = {"empty_uri": int(empty.sum()), "local_file": int(local.sum()), "invalid_row": rejected.count}
     return ParsedFile(
         path=path,
         kind="table",
@@ -139,27 +142,55 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
         rows=track_codes.astype(np.int32),
         lengths=lengths,
         playlists=[PlaylistRecord(key=key) for key in keys],
-        dropped={reason: int(mask.sum()) for reason, mask in dropped.items() if mask.any()},
-        skipped=skipped,
+        dropped={reason: count for reason, count in dropped.items() if count},
+        skipped=rejected.messages,
     )
 
 
-def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa.Table, int]:
-    """Read the mapped columns; return the table and the file line (or row) number of its first row."""
+class _RejectedRows:
+    """Invalid rows: the first raises in "raise" mode; in "skip" mode they are counted."""
+
+    def __init__(self, path: str, on_error: str) -> None:
+        self.path = path
+        self.on_error = on_error
+        self.count = 0
+        self.messages: list[str] = []
+        self.label = "line"
+
+    def add(self, numbers: np.ndarray, message: str, values: list | None = None) -> None:
+        if len(numbers) == 0:
+            return
+        if self.on_error != "skip":
+            detail = message if values is None else f"{message} {values[0]!r}"
+            raise InputError(self.path, detail, f"{self.label} {int(numbers[0])}")
+        self.count += len(numbers)
+        for index in range(min(len(numbers), MAX_SKIPPED_MESSAGES - len(self.messages))):
+            detail = message if values is None else f"{message} {values[index]!r}"
+            self.messages.append(f"{self.path}: {self.label} {int(numbers[index])}: {detail}")
+
+
+def _read_arrow_table(
+    path: str, data: bytes, columns: TableColumns, rejected: _RejectedRows
+) -> tuple[pa.Table, np.ndarray]:
+    """Read the mapped columns; return the table and each row's line number (row number for Parquet)."""
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise InputError(path, f"unknown table format {suffix!r}: expected one of {', '.join(TABLE_SUFFIXES)}")
     requested = list(dict.fromkeys(columns.mapped().values()))
 
     if TABLE_SUFFIXES[suffix] is None:
+        rejected.label = "row"
         try:
             parquet = pq.ParquetFile(pa.BufferReader(data))
         except pa.ArrowException as error:
             raise InputError(path, f"invalid Parquet file: {error}") from None
         _check_columns(path, parquet.schema_arrow.names, columns)
-        return parquet.read(columns=requested), 0
+        table = parquet.read(columns=requested)
+        return table, np.arange(1, table.num_rows + 1, dtype=np.int64)
 
     delimiter = TABLE_SUFFIXES[suffix]
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -168,12 +199,34 @@ def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa
     header = next(csv.reader(io.StringIO(text.partition("\n")[0]), delimiter=delimiter), [])
     _check_columns(path, header, columns)
 
-    # Ids and names stay strings so that "007" keeps its zeros; order and time are inferred.
+    # A row with the wrong number of fields is rejected with its line number.
+    malformed_lines: list[int] = []
+    raise_later: list[InputError] = []
+
+    def on_invalid_row(row) -> str:
+        malformed_lines.append(row.number)
+        message = f"expected {row.expected_columns} fields, found {row.actual_columns}"
+        if rejected.on_error != "skip":
+            raise_later.append(InputError(path, message, f"line {row.number}"))
+            return "error"
+        rejected.add(np.array([row.number]), message)
+        return "skip"
+
+    # Every column but the duration is read as text: ids keep leading zeros, and order and time
+    # values are parsed later so that a bad value is reported with its line even deep in a file.
+    # Threads are off because pyarrow 26.0.1 aborted the process at exit after conversion errors.
     text_columns = [columns.playlist, columns.track, columns.title, columns.artist, columns.album]
+    text_columns += [columns.order, columns.time]
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(data),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, quote_char=False if delimiter == "\t" else '"'),
+            read_options=pa_csv.ReadOptions(use_threads=False),
+            parse_options=pa_csv.ParseOptions(
+                delimiter=delimiter,
+                quote_char=False if delimiter == "\t" else '"',
+                newlines_in_values=False,
+                invalid_row_handler=on_invalid_row,
+            ),
             convert_options=pa_csv.ConvertOptions(
                 include_columns=requested,
                 column_types={name: pa.string() for name in text_columns if name is not None},
@@ -181,8 +234,26 @@ def _read_arrow_table(path: str, data: bytes, columns: TableColumns) -> tuple[pa
             ),
         )
     except pa.ArrowInvalid as error:
+        if raise_later:
+            raise raise_later[0] from None
         raise InputError(path, f"invalid table: {error}") from None
-    return table, 2
+
+    # Every record is one line (newlines_in_values=False), so data rows are the non-blank lines
+    # after the header, less the malformed ones.
+    lines = _nonblank_line_numbers(data)[1:]
+    if malformed_lines:
+        lines = lines[~np.isin(lines, malformed_lines)]
+    return table, lines
+
+
+def _nonblank_line_numbers(data: bytes) -> np.ndarray:
+    """Return the 1-based numbers of the lines that hold more than whitespace."""
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(buffer == ord("\n"))
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(buffer)]))
+    printable = np.cumsum(np.concatenate(([0], buffer > ord(" "))))
+    return np.flatnonzero(printable[ends] - printable[starts] > 0) + 1
 
 
 def _check_columns(path: str, found: list[str], columns: TableColumns) -> None:
@@ -199,52 +270,103 @@ def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, list[str]]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary.to_pylist()
 
 
-def _row_order(path: str, table: pa.Table, columns: TableColumns, playlist_codes: np.ndarray) -> np.ndarray:
-    """Return the row permutation that groups playlists in order of first appearance."""
-    by_row = np.arange(table.num_rows)
-    sort_column = columns.time or columns.order
-    if sort_column is None:
-        return np.lexsort((by_row, playlist_codes))
-    values = _numeric(path, table, sort_column)
-    return np.lexsort((by_row, values, playlist_codes))
+_TIMESTAMP_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
+_LATEST_TIME = datetime(9999, 12, 31, tzinfo=timezone.utc).timestamp()
 
 
-def _numeric(path: str, table: pa.Table, name: str) -> np.ndarray:
-    """Return a column as float64; timestamps become Unix seconds."""
-    column = table[name]
-    if pa.types.is_timestamp(column.type):
-        seconds = pc.cast(column, pa.timestamp("s", tz=column.type.tz)).cast(pa.int64())
-        return seconds.to_numpy().astype(np.float64)
-    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-        return column.to_numpy().astype(np.float64)
-    raise InputError(
-        path, f"must hold numbers or ISO 8601 timestamps, found {column.type} values", field=f"column {name!r}"
+def _column_numbers(
+    column: pa.ChunkedArray, name: str, row_numbers: np.ndarray, rejected: _RejectedRows, time_scale: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return an order or time column as float64 and a mask of invalid rows.
+
+    For a time column, numbers are multiplied by ``time_scale`` to give Unix seconds; for an order
+    column ``time_scale`` is None. Timestamps, dates and ISO 8601 strings become Unix seconds.
+    """
+    scale = 1.0 if time_scale is None else time_scale
+    values = np.zeros(len(column), dtype=np.float64)
+    texts = None
+    bad = column.is_null().to_numpy(zero_copy_only=False).copy()
+    rejected.add(row_numbers[bad], f"column {name!r}: empty value")
+    kind = column.type
+
+    if pa.types.is_timestamp(kind):
+        raw = column.cast(pa.int64()).fill_null(0).to_numpy()
+        values = raw.astype(np.float64) * _TIMESTAMP_UNITS[kind.unit]
+    elif pa.types.is_date32(kind):
+        values = column.cast(pa.int32()).fill_null(0).to_numpy().astype(np.float64) * 86400.0
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = column.fill_null(0).to_numpy().astype(np.float64) * scale
+    else:
+        try:
+            numbers = pc.cast(column, pa.float64())
+            values = numbers.fill_null(0).to_numpy().astype(np.float64) * scale
+        except pa.ArrowInvalid:
+            texts = column.cast(pa.string()).to_pylist()
+
+    if texts is not None:
+        unreadable = []
+        for index, text in enumerate(texts):
+            if text is None:
+                continue
+            parsed = _parse_number_or_time(text, scale)
+            if parsed is None:
+                unreadable.append(index)
+            else:
+                values[index] = parsed
+        unreadable = np.asarray(unreadable, dtype=np.int64)
+        bad[unreadable] = True
+        rejected.add(
+            row_numbers[unreadable],
+            f"column {name!r}: expected a number or an ISO 8601 time, found",
+            [texts[i] for i in unreadable.tolist()],
+        )
+
+    # NaN, infinities and times past year 9999 (often milliseconds read as seconds) fit nowhere.
+    out_of_range = ~bad & ~(np.abs(values) <= _LATEST_TIME)
+    hint = " (milliseconds? pass --time-unit ms)" if time_scale == 1.0 else ""
+    rejected.add(
+        row_numbers[out_of_range],
+        f"column {name!r}: value out of range{hint}:",
+        [float(v) for v in values[out_of_range]],
     )
+    return values, bad | out_of_range
 
 
-def _playlist_starts(path: str, table: pa.Table, columns: TableColumns, codes: np.ndarray) -> np.ndarray:
-    """Return the first row of every playlist (or session) in the grouped table."""
+def _parse_number_or_time(text: str, scale: float) -> float | None:
+    try:
+        return float(text) * scale
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _playlist_starts(codes: np.ndarray, times: np.ndarray | None, session_gap: float) -> np.ndarray:
+    """Return the first row of every playlist, or of every session when play times are given."""
     new_group = np.ones(len(codes), dtype=bool)
     new_group[1:] = codes[1:] != codes[:-1]
-    if columns.time is not None:
-        times = _numeric(path, table, columns.time)
-        new_group[1:] |= np.diff(times) > columns.session_gap
+    if times is not None:
+        new_group[1:] |= np.diff(times) > session_gap
     return np.flatnonzero(new_group)
 
 
 def _playlist_keys(
-    path: str, table: pa.Table, columns: TableColumns, codes: np.ndarray, values: list[str], starts: np.ndarray
+    path: str, codes: np.ndarray, values: list[str], starts: np.ndarray, times: np.ndarray | None
 ) -> list[str]:
     """Key each playlist by file name and id, and each session by user and start time, so that
     keys stay the same when other rows or files are added."""
     stem = Path(path).stem
-    ids = [values[code] for code in codes[starts]]
-    if columns.time is None:
+    ids = [values[code] for code in codes[starts].tolist()]
+    if times is None:
         return [f"{stem}:{value}" for value in ids]
-    times = _numeric(path, table, columns.time)[starts]
     return [
         f"{stem}:{value}@{datetime.fromtimestamp(time, tz=timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        for value, time in zip(ids, times)
+        for value, time in zip(ids, times[starts].tolist())
     ]
 
 
