@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 data=${SEGUE_SHARED_DATA:-../shared/data}
-.venv/bin/segue prepare "$data/mpd-sample" --out data/mpd-sample --force --workers 2
+.venv/bin/segue prepare "$data/mpd-sample" --out data/mpd-sample --force

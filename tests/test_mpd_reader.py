@@ -150,3 +150,40 @@ def test_workers_give_identical_dataset(tmp_path):
         assert (one.path / name).read_bytes() == (two.path / name).read_bytes(), name
     assert one.info == two.info
     assert np.array_equal(one.lengths, [k % 5 + 1 for k in range(40)])
+
+
+def test_fast_and_checked_paths_agree(tmp_path):
+    """The typed fast path and the field-by-field checked path must read valid files identically."""
+    from segue.data.mpd import _read_checked
+    from conftest import shared_path
+
+    sources = [shared_path("mpd-all-fields/mpd.slice.0-999.json"), shared_path("mpd-sample/mpd.slice.0-999.json")]
+    edge_cases = {
+        "playlists": [
+            {"pid": 1, "name": "shuffled", "tracks": [
+                {"pos": 1, "track_uri": "spotify:track:b"},
+                {"pos": 0, "track_uri": "spotify:track:a", "duration_ms": 0},
+                {"pos": 2, "track_uri": "spotify:local:x"},
+            ]},
+            {"pid": "x9", "tracks": [], "num_holdouts": 3, "num_samples": 0, "collaborative": "true"},
+            {"pid": 2, "description": "d", "tracks": [{"track_uri": None}, {"track_uri": "spotify:track:a"}]},
+        ]
+    }
+    sources.append(tmp_path / "edge.json")
+    sources[-1].write_text(json.dumps(edge_cases))
+
+    for source in sources:
+        fast = read_mpd_file(source)
+        data = source.read_bytes()
+        checked = _read_checked(str(source), data, len(data), fast.sha256, "raise")
+        assert fast.uris == checked.uris, source
+        assert fast.track_values == checked.track_values, source
+        assert fast.rows.tolist() == checked.rows.tolist(), source
+        assert fast.lengths.tolist() == checked.lengths.tolist(), source
+        assert fast.playlists == checked.playlists, source
+        assert dict(fast.dropped) == dict(checked.dropped), source
+
+    edge = read_mpd_file(sources[-1])
+    assert [edge.uris[i] for i in edge.rows] == ["spotify:track:a", "spotify:track:b", "spotify:track:a"]
+    assert [p.challenge for p in edge.playlists] == [False, True, False]
+    assert json.loads(edge.playlists[1].extra) == {"collaborative": "true", "num_samples": 0, "num_holdouts": 3}

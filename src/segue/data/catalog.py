@@ -6,6 +6,7 @@ Tables:
   ``idx`` below ``2 + vocabulary`` are the model vocabulary and keep the same index in
   ``tracks.npy``.
 - ``playlists``: one row per playlist; ``row`` is its position in the CSR arrays.
+- ``artists``: tracks and rows per artist name, summed from ``tracks``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from segue.data.split import SPLIT_NAMES
 
 CATALOG_FILE = "catalog.sqlite"
 
-_SCHEMA = """
+_PLAYLISTS = """
 CREATE TABLE playlists (
     row INTEGER PRIMARY KEY,
     key TEXT NOT NULL UNIQUE,
@@ -31,17 +32,12 @@ CREATE TABLE playlists (
     length INTEGER NOT NULL,
     extra TEXT
 );
-CREATE TABLE scratch.staged_tracks (
-    provisional INTEGER PRIMARY KEY,
-    uri TEXT NOT NULL,
-    name TEXT, artist TEXT, album TEXT, duration_ms INTEGER, artist_uri TEXT, album_uri TEXT
-);
 """
 
 _TRACKS = """
 CREATE TABLE tracks (
     idx INTEGER PRIMARY KEY,
-    uri TEXT NOT NULL UNIQUE,
+    uri TEXT NOT NULL,
     name TEXT,
     artist TEXT,
     album TEXT,
@@ -51,27 +47,33 @@ CREATE TABLE tracks (
     train_count INTEGER NOT NULL,
     count INTEGER NOT NULL
 );
+"""
+
+_TRACK_INDEXES = """
+CREATE UNIQUE INDEX tracks_uri ON tracks (uri);
 CREATE INDEX tracks_artist ON tracks (artist);
+CREATE INDEX tracks_count ON tracks (count);
+"""
+
+_ARTISTS = """
+CREATE TABLE artists (
+    artist TEXT PRIMARY KEY,
+    tracks INTEGER NOT NULL,
+    train_count INTEGER NOT NULL,
+    count INTEGER NOT NULL
+);
+CREATE INDEX artists_count ON artists (count);
 """
 
 
 class CatalogWriter:
-    """Writes the catalog while files stream in, then numbers tracks once the vocabulary is known.
-
-    Tracks are staged under provisional ids (order of first appearance) because their final
-    index depends on counts over all files.
-    """
+    """Writes playlists while files stream in, and all tracks at the end, when their index is known."""
 
     def __init__(self, path: Path) -> None:
-        # Staged tracks live in a scratch database beside the catalog, deleted when numbering is
-        # done, so that the catalog never carries their free pages.
-        self.scratch_path = path.with_name(path.name + ".scratch")
         self.connection = sqlite3.connect(path)
-        self.connection.execute("ATTACH DATABASE ? AS scratch", (str(self.scratch_path),))
-        for schema in ("main", "scratch"):
-            self.connection.execute(f"PRAGMA {schema}.journal_mode = OFF")
-            self.connection.execute(f"PRAGMA {schema}.synchronous = OFF")
-        self.connection.executescript(_SCHEMA)
+        self.connection.execute("PRAGMA journal_mode = OFF")
+        self.connection.execute("PRAGMA synchronous = OFF")
+        self.connection.executescript(_PLAYLISTS)
 
     def find_keys(self, keys: list[str]) -> dict[str, str]:
         """Return key -> source file for those of ``keys`` already in the catalog."""
@@ -84,46 +86,54 @@ class CatalogWriter:
 
     def add_playlists(
         self, first_row: int, source: str, records: list[PlaylistRecord], splits: list[int], lengths: np.ndarray
-    ) -> None:
+    ) -> int:
+        """Insert playlists numbered from ``first_row``; return how many were new (others are ignored)."""
+        before = self.connection.total_changes
         self.connection.executemany(
-            "INSERT INTO playlists VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO playlists VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 (first_row + i, r.key, source, r.name, r.description, SPLIT_NAMES[s], int(n), r.extra)
-                for i, (r, s, n) in enumerate(zip(records, splits, lengths))
+                for i, (r, s, n) in enumerate(zip(records, splits, lengths.tolist()))
             ),
         )
+        return self.connection.total_changes - before
 
-    def stage_tracks(self, rows: list[tuple]) -> None:
-        """Stage new tracks as (provisional id, uri, *TRACK_FIELDS) tuples."""
-        self.connection.executemany(f"INSERT INTO staged_tracks VALUES ({','.join('?' * (2 + len(TRACK_FIELDS)))})", rows)
+    def remove_playlists_from(self, first_row: int) -> None:
+        self.connection.execute("DELETE FROM playlists WHERE row >= ?", (first_row,))
 
-    def fill_tracks(self, rows: list[tuple]) -> None:
-        """Fill metadata missing so far from a later file: (provisional id, *TRACK_FIELDS) tuples."""
-        assignments = ", ".join(f"{name} = COALESCE({name}, ?)" for name in TRACK_FIELDS)
-        self.connection.executemany(
-            f"UPDATE staged_tracks SET {assignments} WHERE provisional = ?", (row[1:] + row[:1] for row in rows)
-        )
-
-    def number_tracks(self, index_of_provisional: np.ndarray, train_counts: np.ndarray, counts: np.ndarray) -> None:
-        """Move staged tracks into ``tracks`` under their final index."""
-        self.connection.execute(
-            "CREATE TABLE scratch.numbering (provisional INTEGER PRIMARY KEY, idx, train_count, count)"
-        )
-        self.connection.executemany(
-            "INSERT INTO scratch.numbering VALUES (?, ?, ?, ?)",
-            zip(
-                range(len(index_of_provisional)),
-                index_of_provisional.tolist(),
-                train_counts.tolist(),
-                counts.tolist(),
-            ),
-        )
+    def write_tracks(
+        self, uris: list[str], values: list[tuple], index_of: np.ndarray, train_counts: np.ndarray, counts: np.ndarray
+    ) -> None:
+        """Write every track in index order; ``index_of``, counts and ``values`` are by provisional id."""
         self.connection.executescript(_TRACKS)
-        columns = ", ".join(TRACK_FIELDS)
-        self.connection.execute(
-            f"INSERT INTO tracks (idx, uri, {columns}, train_count, count) "
-            f"SELECT n.idx, s.uri, {', '.join('s.' + name for name in TRACK_FIELDS)}, n.train_count, n.count "
-            "FROM scratch.staged_tracks s JOIN scratch.numbering n USING (provisional) ORDER BY n.idx"
+        by_index = np.argsort(index_of).tolist()
+        indices, train_counts, counts = index_of.tolist(), train_counts.tolist(), counts.tolist()
+        self.connection.executemany(
+            f"INSERT INTO tracks VALUES ({', '.join('?' * (4 + len(TRACK_FIELDS)))})",
+            ((indices[i], uris[i], *values[i], train_counts[i], counts[i]) for i in by_index),
+        )
+        # Indexes built after the bulk insert cost less than indexes kept up row by row.
+        self.connection.executescript(_TRACK_INDEXES)
+        self._write_artists(values, train_counts, counts)
+
+    def _write_artists(self, values: list[tuple], train_counts: list[int], counts: list[int]) -> None:
+        """Sum tracks and rows per artist name, so that statistics need no scan of all tracks."""
+        artist_field = TRACK_FIELDS.index("artist")
+        totals: dict[str, list[int]] = {}
+        for track_values, train_count, count in zip(values, train_counts, counts):
+            artist = track_values[artist_field]
+            if artist is None:
+                continue
+            total = totals.get(artist)
+            if total is None:
+                totals[artist] = [1, train_count, count]
+            else:
+                total[0] += 1
+                total[1] += train_count
+                total[2] += count
+        self.connection.executescript(_ARTISTS)
+        self.connection.executemany(
+            "INSERT INTO artists VALUES (?, ?, ?, ?)", ((name, *total) for name, total in totals.items())
         )
 
     def playlist_keys(self) -> list[str]:
@@ -131,9 +141,7 @@ class CatalogWriter:
 
     def close(self) -> None:
         self.connection.commit()
-        self.connection.execute("DETACH DATABASE scratch")
         self.connection.close()
-        self.scratch_path.unlink()
 
 
 def open_catalog(path: Path) -> sqlite3.Connection:

@@ -2,7 +2,9 @@
 
 Both use the layout ``{"info": {...}, "playlists": [{"pid": ..., "tracks": [...]}, ...]}``
 documented in the MPD's own README. Any track or playlist field but ``track_uri``, ``tracks`` and
-``pid`` may be missing. A file is parsed whole with orjson, one file at a time.
+``pid`` may be missing. A file is parsed whole, one file at a time: first by the typed fast path
+in ``mpd_fast.py``, and by the checked reader here whenever the fast path rejects it, so that an
+invalid file gets a precise message and ``--on-error skip`` can drop single playlists.
 """
 
 from __future__ import annotations
@@ -13,18 +15,16 @@ from pathlib import Path
 
 import orjson
 
+from segue.data.mpd_fast import (
+    EXTRA_PLAYLIST_FIELDS,
+    LOCAL_PREFIX,
+    NeedsCheckedReader,
+    extra_json,
+    playlist_key,
+    read_fast,
+)
 from segue.data.records import FileBuilder, ParsedFile, PlaylistRecord
 from segue.errors import InputError
-
-LOCAL_PREFIX = "spotify:local:"
-
-# Playlist fields stored in their own catalog columns or not stored at all.
-_OWN_FIELDS = {"pid", "name", "description", "tracks"}
-
-
-def playlist_key(pid: int | str) -> str:
-    """Return the dataset key of an MPD playlist: its ``pid``, which the MPD keeps unique."""
-    return f"mpd:{pid}"
 
 
 def read_mpd_file(path: str | Path, on_error: str = "raise") -> ParsedFile:
@@ -35,6 +35,18 @@ def read_mpd_file(path: str | Path, on_error: str = "raise") -> ParsedFile:
     """
     path = str(path)
     data = Path(path).read_bytes()
+    size, digest = len(data), hashlib.sha256(data).hexdigest()
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        return read_fast(data).build(path, "mpd", size, digest)
+    except NeedsCheckedReader:
+        pass
+    return _read_checked(path, data, size, digest, on_error)
+
+
+def _read_checked(path: str, data: bytes, size: int, digest: str, on_error: str) -> ParsedFile:
+    """Validate a file field by field, raising or skipping at the first invalid value."""
     document = decode_json(path, data)
 
     if not isinstance(document, dict):
@@ -55,15 +67,13 @@ def read_mpd_file(path: str | Path, on_error: str = "raise") -> ParsedFile:
                 raise
             builder.skip(str(error))
 
-    return builder.build(path, "mpd", len(data), hashlib.sha256(data).hexdigest())
+    return builder.build(path, "mpd", size, digest)
 
 
 def decode_json(path: str, data: bytes):
     """Parse JSON bytes, telling an empty, non-UTF-8, truncated or invalid file apart."""
     if not data.strip():
         raise InputError(path, "empty file")
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8) :]
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
@@ -107,8 +117,7 @@ def _read_playlist(path: str, number: int, playlist, builder: FileBuilder) -> No
 
 def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> list[int]:
     """Return the local ids of a playlist's tracks in playlist order, dropping unusable URIs."""
-    local_ids = builder.local_ids
-    kept: list[tuple[int, int]] = []  # (position, local id)
+    kept: list[tuple[int, str, tuple]] = []  # (position, uri, metadata)
     with_pos = 0
 
     for index, track in enumerate(tracks):
@@ -136,11 +145,7 @@ def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> l
             continue
 
         # Every row is type-checked, not only a track's first, so that no invalid field passes silently.
-        values = _track_values(path, where, index, track)
-        local_id = local_ids.get(uri)
-        if local_id is None:
-            local_id = builder.add_track(uri, values)
-        kept.append((position, local_id))
+        kept.append((position, uri, _track_values(path, where, index, track)))
 
     # Order by `pos` only when every track has one; a partial `pos` would make the order a guess.
     if with_pos and with_pos != len(tracks):
@@ -152,7 +157,15 @@ def _read_tracks(path: str, where: str, tracks: list, builder: FileBuilder) -> l
         if len(set(positions)) != len(positions):
             repeated = next(i for i, p in enumerate(positions) if positions.index(p) != i)
             raise InputError(path, f"repeats pos {positions[repeated]}", where, f"tracks[{repeated}].pos")
-    return [local_id for _, local_id in kept]
+
+    # Tracks are numbered in playlist order, as the fast path numbers them.
+    local_ids = []
+    for _, uri, values in kept:
+        local_id = builder.local_ids.get(uri)
+        if local_id is None:
+            local_id = builder.add_track(uri, values)
+        local_ids.append(local_id)
+    return local_ids
 
 
 _TRACK_KEYS = ("track_name", "artist_name", "album_name", "duration_ms", "artist_uri", "album_uri")
@@ -194,12 +207,7 @@ def _optional_str(path: str, where: str, playlist: dict, name: str) -> str | Non
 
 
 def _extra_fields(playlist: dict) -> str | None:
-    extra = {
-        name: value
-        for name, value in playlist.items()
-        if name not in _OWN_FIELDS and (value is None or isinstance(value, (str, int, float, bool)))
-    }
-    return orjson.dumps(extra).decode() if extra else None
+    return extra_json({name: playlist[name] for name in EXTRA_PLAYLIST_FIELDS if name in playlist})
 
 
 def _type_name(value) -> str:

@@ -3,7 +3,7 @@
 Files are parsed one at a time (in worker processes with ``workers > 1``) and merged in file
 order. Each track gets a provisional id on first sight. Sequences of provisional ids go to a
 scratch file on disk and playlist metadata straight to SQLite, so memory grows only with the
-table of distinct track URIs and their counts. When all files are read, the vocabulary is built
+distinct tracks (URI, metadata and counts), not with the number of files or rows. When all files are read, the vocabulary is built
 from the training split and the scratch file is renumbered into the final arrays.
 """
 
@@ -152,9 +152,9 @@ class _Merger:
         self.scratch_path = folder / "rows.scratch"
         self.scratch = open(self.scratch_path, "wb")
         self.provisional_ids: dict[str, int] = {}
+        self.track_values: list[tuple] = []  # TRACK_FIELDS of each provisional id
         self.train_counts = np.zeros(1024, dtype=np.int64)
         self.counts = np.zeros(1024, dtype=np.int64)
-        self.known_fields = np.zeros(1024, dtype=np.uint8)
         self.playlist_count = 0
         self.lengths: list[np.ndarray] = []
         self.splits: list[np.ndarray] = []
@@ -180,11 +180,7 @@ class _Merger:
             self._log_skip(message)
         self.dropped.update(parsed.dropped)
 
-        keep = self._unique_playlists(parsed)
-        lengths = parsed.lengths[keep]
-        rows = parsed.rows[np.repeat(keep, parsed.lengths)]
-        records = [record for record, kept in zip(parsed.playlists, keep) if kept]
-
+        records, lengths, rows = parsed.playlists, parsed.lengths, parsed.rows
         splits = np.array(
             [
                 CHALLENGE
@@ -194,6 +190,18 @@ class _Merger:
             ],
             dtype=np.uint8,
         )
+
+        # Keys are unique in almost every file, so insert first and sort out repeats only if the
+        # catalog ignored some rows.
+        inserted = self.catalog.add_playlists(self.playlist_count, parsed.path, records, splits.tolist(), lengths)
+        if inserted != len(records):
+            self.catalog.remove_playlists_from(self.playlist_count)
+            keep = self._unique_playlists(parsed)
+            records = [record for record, kept in zip(records, keep) if kept]
+            rows = rows[np.repeat(keep, lengths)]
+            lengths, splits = lengths[keep], splits[keep]
+            self.catalog.add_playlists(self.playlist_count, parsed.path, records, splits.tolist(), lengths)
+
         train_rows = np.repeat(splits == TRAIN, lengths)
         local_counts = np.bincount(rows, minlength=len(parsed.uris))
         local_train_counts = np.bincount(rows[train_rows], minlength=len(parsed.uris))
@@ -204,7 +212,6 @@ class _Merger:
         self.train_counts[provisional[used]] += local_train_counts[used]
 
         self.scratch.write(provisional[rows].astype(np.int32).tobytes())
-        self.catalog.add_playlists(self.playlist_count, parsed.path, records, splits.tolist(), lengths)
         self.playlist_count += len(records)
         self.lengths.append(lengths)
         self.splits.append(splits)
@@ -238,40 +245,33 @@ class _Merger:
         return keep
 
     def _number_tracks(self, parsed: ParsedFile, used: np.ndarray) -> np.ndarray:
-        """Return provisional ids for the file's local tracks (-1 where unused), staging new ones."""
+        """Return provisional ids for the file's local tracks (-1 where unused), numbering new ones."""
         provisional = np.full(len(parsed.uris), -1, dtype=np.int64)
-        new_local: list[int] = []
-        known_local: list[int] = []
         ids = self.provisional_ids
+        metadata = self.track_values
+        uris = parsed.uris
+        values = parsed.track_values
         for local_id in np.flatnonzero(used).tolist():
-            uri = parsed.uris[local_id]
+            uri = uris[local_id]
             track_id = ids.get(uri)
             if track_id is None:
-                track_id = len(ids)
+                track_id = len(metadata)
                 ids[uri] = track_id
-                new_local.append(local_id)
+                metadata.append(values[local_id])
             else:
-                known_local.append(local_id)
+                # A later file may know a field that the first one lacked, such as the album.
+                stored = metadata[track_id]
+                if None in stored and values[local_id] != stored:
+                    metadata[track_id] = tuple(old if old is not None else new for old, new in zip(stored, values[local_id]))
             provisional[local_id] = track_id
-
         self._grow(len(ids))
-        self.catalog.stage_tracks([(int(provisional[i]), parsed.uris[i], *parsed.track_values[i]) for i in new_local])
-        self.known_fields[provisional[new_local]] = parsed.field_masks[new_local]
-
-        # A later file may know a field that the first file lacked, such as the album.
-        known = np.asarray(known_local, dtype=np.int64)
-        gained = parsed.field_masks[known] & ~self.known_fields[provisional[known]]
-        filling = known[gained != 0]
-        if len(filling):
-            self.catalog.fill_tracks([(int(provisional[i]), *parsed.track_values[i]) for i in filling.tolist()])
-            self.known_fields[provisional[filling]] |= parsed.field_masks[filling]
         return provisional
 
     def _grow(self, size: int) -> None:
         if size <= len(self.counts):
             return
         capacity = max(size, 2 * len(self.counts))
-        for name in ("train_counts", "counts", "known_fields"):
+        for name in ("train_counts", "counts"):
             old = getattr(self, name)
             grown = np.zeros(capacity, dtype=old.dtype)
             grown[: len(old)] = old
@@ -302,7 +302,7 @@ class _Merger:
         index_of = np.empty(total, dtype=np.int64)
         index_of[candidates] = np.arange(2, 2 + vocabulary)
         index_of[rest] = np.arange(2 + vocabulary, 2 + total)
-        self.catalog.number_tracks(index_of, train_counts, counts)
+        self.catalog.write_tracks(uris, self.track_values, index_of, train_counts, counts)
         keys = self.catalog.playlist_keys()
         self.catalog.close()
         np.save(folder / "keys.npy", np.array(keys, dtype=str))

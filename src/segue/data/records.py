@@ -14,15 +14,6 @@ TRACK_FIELDS = ("name", "artist", "album", "duration_ms", "artist_uri", "album_u
 MAX_SKIPPED_MESSAGES = 20
 
 
-def field_mask(values: tuple) -> int:
-    """Return a bit mask with bit i set when ``values[i]`` is known."""
-    mask = 0
-    for bit, value in enumerate(values):
-        if value is not None:
-            mask |= 1 << bit
-    return mask
-
-
 @dataclass
 class PlaylistRecord:
     """One playlist's own metadata; its tracks live in :class:`ParsedFile` rows."""
@@ -39,8 +30,8 @@ class ParsedFile:
     """All playlists of one source file, with tracks numbered locally in first-seen order.
 
     ``rows`` contains local track ids for every playlist concatenated; ``lengths`` says how many
-    rows belong to each playlist. ``uris[i]``, ``track_values[i]`` and ``field_masks[i]``
-    describe local track i.
+    rows belong to each playlist. ``uris[i]`` and ``track_values[i]`` describe local
+    track i.
     """
 
     path: str
@@ -49,7 +40,6 @@ class ParsedFile:
     sha256: str
     uris: list[str]
     track_values: list[tuple]
-    field_masks: np.ndarray  # (tracks,) uint8
     rows: np.ndarray  # (rows,) int32
     lengths: np.ndarray  # (playlists,) int64
     playlists: list[PlaylistRecord]
@@ -115,9 +105,6 @@ class FileBuilder:
             sha256=sha256,
             uris=self.uris,
             track_values=self.track_values,
-            field_masks=np.fromiter(
-                (field_mask(values) for values in self.track_values), dtype=np.uint8, count=len(self.track_values)
-            ),
             rows=np.asarray(self.rows, dtype=np.int32),
             lengths=np.asarray(self.lengths, dtype=np.int64),
             playlists=self.playlists,

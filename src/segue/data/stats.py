@@ -80,8 +80,7 @@ def _most_frequent(dataset: Dataset, top: int) -> dict:
         artists = [
             dict(row)
             for row in catalog.execute(
-                "SELECT artist, SUM(count) AS count, COUNT(*) AS tracks FROM tracks WHERE artist IS NOT NULL "
-                "GROUP BY artist ORDER BY count DESC, artist LIMIT ?",
+                "SELECT artist, count, tracks FROM artists ORDER BY count DESC, artist LIMIT ?",
                 (top,),
             )
         ]

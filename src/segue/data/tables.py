@@ -24,7 +24,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from segue.data.mpd import LOCAL_PREFIX
-from segue.data.records import MAX_SKIPPED_MESSAGES, TRACK_FIELDS, ParsedFile, PlaylistRecord, field_mask
+from segue.data.records import MAX_SKIPPED_MESSAGES, TRACK_FIELDS, ParsedFile, PlaylistRecord
 from segue.errors import InputError, UserError
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".parquet": None, ".pq": None}
@@ -138,7 +138,6 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
         sha256=hashlib.sha256(data).hexdigest(),
         uris=uris,
         track_values=track_values,
-        field_masks=np.fromiter((field_mask(v) for v in track_values), dtype=np.uint8, count=len(track_values)),
         rows=track_codes.astype(np.int32),
         lengths=lengths,
         playlists=[PlaylistRecord(key=key) for key in keys],
