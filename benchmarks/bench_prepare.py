@@ -33,6 +33,7 @@ import argparse
 import hashlib
 import json
 import os
+import pickle
 import platform
 import re
 import resource
@@ -42,7 +43,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import pickle
 from pathlib import Path
 
 import numpy as np
@@ -436,6 +436,13 @@ def print_scaling(scaling: list[tuple[dict, dict]]) -> None:
             f"{growth_kib * 1024 / tracks:.0f} bytes per added distinct track. Track rows grow along with distinct "
             "tracks here, so this table alone cannot tell the two apart.\n"
         )
+    else:
+        rows = last["rows"] - first["rows"]
+        print(
+            f"\nFrom {first['files']} to {last['files']} files the distinct tracks stay the same while track rows grow "
+            f"by {rows:,}; prepare's peak RSS changes by {mib(growth_kib):+.0f} MiB, "
+            f"{growth_kib * 1024 / max(rows, 1):.1f} bytes per added row.\n"
+        )
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -457,6 +464,9 @@ def parse_arguments() -> argparse.Namespace:
         help="internal: measure one contender once in this process and print JSON",
     )
     parser.add_argument("--workers", type=int, default=1, help="internal, with --run: prepare worker processes")
+    parser.add_argument(
+        "--write-full-format", nargs=2, metavar=("COPIES", "FOLDER"), help="internal: write full-size slices and exit"
+    )
     parser.add_argument("--fraction", type=float, default=1.0, help="internal, with --run: share of the files to read")
     parser.add_argument(
         "--name-files", action="store_true", help="internal, with --run: pass prepare each file instead of the folder"
@@ -477,13 +487,22 @@ def main() -> None:
     if arguments.run:
         measure_once(arguments.run, data, arguments.workers, arguments.fraction, arguments.name_files)
         return
+    if arguments.write_full_format:
+        copies, out = arguments.write_full_format
+        write_full_format(data, int(copies), Path(out))
+        return
 
     repeats = 1 if arguments.quick else arguments.repeats
     scratch = None
     if arguments.full_format:
         scratch = Path(tempfile.mkdtemp(prefix="bench-full-format-"))
         print(f"writing the sample as full-size slices, {arguments.full_format} copies", file=sys.stderr)
-        data = write_full_format(data, arguments.full_format, scratch / "slices")
+        # A child process writes them: Linux keeps ru_maxrss across fork and exec, so the memory
+        # this takes would otherwise show up as the peak of every measuring process.
+        command = [sys.executable, str(Path(__file__).resolve()), "--data", str(data), "--write-full-format"]
+        command += [str(arguments.full_format), str(scratch / "slices")]
+        subprocess.run(command, check=True)
+        data = scratch / "slices"
     try:
         run_all(arguments, data, repeats)
     finally:
@@ -506,9 +525,12 @@ def run_all(arguments: argparse.Namespace, data: Path, repeats: int) -> None:
                 "Pass a folder that contains only mpd.slice.*.json files."
             )
 
+    # Full-size slices repeat the playlists copy after copy, so the first 1/COPIES of the files
+    # already hold every distinct track: more files then add rows at a fixed vocabulary.
+    fractions = (1 / arguments.full_format, 1.0) if arguments.full_format else (0.25, 0.5, 1.0)
     scaling = []
     if not arguments.skip_scaling:
-        for fraction in (0.25, 0.5, 1.0):
+        for fraction in fractions:
             scaled = measure(f"prepare {fraction:.0%} of files", "prepare", data, 1, fraction, repeats, name_files=True)
             scaled_lean = measure(f"lean {fraction:.0%} of files", "lean", data, 0, fraction, repeats)
             scaling.append((scaled, scaled_lean))

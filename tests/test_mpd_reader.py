@@ -154,8 +154,9 @@ def test_workers_give_identical_dataset(tmp_path):
 
 def test_fast_and_checked_paths_agree(tmp_path):
     """The typed fast path and the field-by-field checked path must read valid files identically."""
-    from segue.data.mpd import _read_checked
     from conftest import shared_path
+
+    from segue.data.mpd import _read_checked
 
     sources = [shared_path("mpd-all-fields/mpd.slice.0-999.json"), shared_path("mpd-sample/mpd.slice.0-999.json")]
     edge_cases = {

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
 from conftest import shared_path
+
 from segue.data import PrepareOptions, prepare
 from segue.data.split import TEST, TRAIN, VALID, split_of
 

@@ -14,19 +14,17 @@ LENGTH_EDGES = (0, 1, 2, 5, 10, 25, 50, 100, 250)
 def dataset_statistics(dataset: Dataset, top: int = 10) -> dict:
     """Return counts, length distribution, OOV rate per split and the most frequent tracks and artists."""
     lengths = dataset.lengths
-    row_splits = np.repeat(dataset.splits, lengths)
-    oov_rows = np.asarray(dataset.tracks) == OOV
+    rows_per_split, oov_per_split = _rows_and_oov_per_split(dataset)
 
     splits, split_rows, oov_rate = {}, {}, {}
     for code, name in enumerate(SPLIT_NAMES):
         playlists = int(np.count_nonzero(dataset.splits == code))
         if playlists == 0 and name == "challenge":
             continue
-        in_split = row_splits == code
-        rows = int(np.count_nonzero(in_split))
+        rows = int(rows_per_split[code])
         splits[name] = playlists
         split_rows[name] = rows
-        oov_rate[name] = round(float(np.count_nonzero(oov_rows & in_split)) / rows, 6) if rows else 0.0
+        oov_rate[name] = round(float(oov_per_split[code]) / rows, 6) if rows else 0.0
 
     statistics = {
         "playlists": dataset.num_playlists,
@@ -41,6 +39,21 @@ def dataset_statistics(dataset: Dataset, top: int = 10) -> dict:
     statistics.update(_most_frequent(dataset, top))
     statistics["dropped"] = dataset.info.get("dropped", {})
     return statistics
+
+
+def _rows_and_oov_per_split(dataset: Dataset, chunk: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Count rows and OOV rows per split code, a chunk of rows at a time to bound memory."""
+    rows = np.zeros(len(SPLIT_NAMES), dtype=np.int64)
+    oov = np.zeros(len(SPLIT_NAMES), dtype=np.int64)
+    total = int(dataset.offsets[-1])
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        playlist_of_row = np.searchsorted(dataset.offsets, np.arange(start, stop), side="right") - 1
+        split_of_row = dataset.splits[playlist_of_row]
+        rows += np.bincount(split_of_row, minlength=len(SPLIT_NAMES))
+        is_oov = np.asarray(dataset.tracks[start:stop]) == OOV
+        oov += np.bincount(split_of_row[is_oov], minlength=len(SPLIT_NAMES))
+    return rows, oov
 
 
 def _length_distribution(lengths: np.ndarray) -> dict:
