@@ -203,6 +203,20 @@ def test_duplicate_playlist_key(tmp_path, capsys):
     assert_nothing_left(tmp_path)
 
 
+def test_duplicate_key_within_file(tmp_path, capsys):
+    source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1), good_playlist(2), good_playlist(1)])
+    status, errors = run_prepare(capsys, source, "--out", tmp_path / "out")
+    assert status == 2
+    assert errors == [f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"]
+
+    status = main(["prepare", "--quiet", source, "--out", str(tmp_path / "out"), "--on-error", "skip"])
+    assert status == 0
+    info = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert info["dropped"] == {"duplicate_playlist": 1}
+    assert info["statistics"]["playlists"] == 2
+    assert info["statistics"]["track_rows"] == 4
+
+
 def test_existing_output_needs_force(tmp_path, capsys):
     source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1)])
     out = tmp_path / "out"
