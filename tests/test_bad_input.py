@@ -199,7 +199,10 @@ def test_duplicate_playlist_key(tmp_path, capsys):
     second = write_slice(tmp_path / "mpd.slice.2-3.json", [good_playlist(1)])
     status, errors = run_prepare(capsys, first, second, "--out", tmp_path / "out")
     assert status == 2
-    assert errors == [f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first})"]
+    assert errors == [f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first})"
+        "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
+        "or pass --on-error skip to keep the first"
+    ]
     assert_nothing_left(tmp_path)
 
 
@@ -207,7 +210,10 @@ def test_duplicate_key_within_file(tmp_path, capsys):
     source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1), good_playlist(2), good_playlist(1)])
     status, errors = run_prepare(capsys, source, "--out", tmp_path / "out")
     assert status == 2
-    assert errors == [f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"]
+    assert errors == [f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"
+        "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
+        "or pass --on-error skip to keep the first"
+    ]
 
     status = main(["prepare", "--quiet", source, "--out", str(tmp_path / "out"), "--on-error", "skip"])
     assert status == 0

@@ -122,7 +122,11 @@ class Merger:
         for number, key in enumerate(keys):
             if key in earlier or key in seen_here:
                 where = f"also in {earlier[key]}" if key in earlier else "twice in this file"
-                error = InputError(parsed.path, f"duplicate playlist key {key!r} ({where})")
+                error = InputError(
+                    parsed.path,
+                    f"duplicate playlist key {key!r} ({where}); a playlist id may occur in one file only, "
+                    "so prepare sources with overlapping ids separately, or pass --on-error skip to keep the first",
+                )
                 if self.options.on_error != "skip":
                     raise error
                 keep[number] = False

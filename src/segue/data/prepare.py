@@ -12,10 +12,14 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import orjson
 from tqdm import tqdm
 
@@ -23,6 +27,7 @@ from segue import __version__
 from segue.data.dataset import FORMAT_VERSION, INFO_FILE, Dataset
 from segue.data.merge import Merger
 from segue.data.sources import Source, discover_sources, read_source
+from segue.data.split import TRAIN
 from segue.data.stats import dataset_statistics
 from segue.data.tables import TableColumns
 from segue.errors import InputError, UserError
@@ -87,6 +92,7 @@ def prepare(
 
     created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(out)
     scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
@@ -100,6 +106,24 @@ def prepare(
                 parent.rmdir()
         raise
     return Dataset.load(out)
+
+
+def _remove_abandoned_builds(out: Path) -> None:
+    """Remove partial folders of earlier builds of ``out`` whose process no longer runs.
+
+    A process killed outright (SIGKILL, or SIGTERM to a Python caller) cannot clean up after itself.
+    """
+    for partial in out.parent.glob(f".{out.name}.partial-*"):
+        owner = partial.name.rsplit("-", 1)[-1]
+        if not owner.isdigit() or int(owner) == os.getpid():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            logger.info("removing %s, left by an earlier run that was stopped", partial)
+            shutil.rmtree(partial, ignore_errors=True)
+        except PermissionError:
+            pass  # a live process of another user
 
 
 def _check_output(out: Path, files: list[Source], force: bool) -> None:
@@ -148,20 +172,39 @@ def _parsed_files(files: list[Source], options: PrepareOptions):
             yield read(source)
         return
 
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(min(options.workers, len(files))) as pool:
+    # A process pool executor, unlike multiprocessing.Pool, reports workers that die or fail to
+    # start (as in a script without a main guard) instead of starting new ones forever.
+    executor = ProcessPoolExecutor(
+        max_workers=min(options.workers, len(files)),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
+    )
+    try:
         pending: deque = deque()
         upcoming = iter(files)
         for source in upcoming:
-            pending.append(pool.apply_async(read, (source,)))
+            pending.append(executor.submit(read, source))
             if len(pending) >= 2 * options.workers:
                 break
         while pending:
-            result = pending.popleft().get()
+            try:
+                result = pending.popleft().result()
+            except BrokenProcessPool:
+                raise UserError(
+                    "a worker process failed or was killed; a script that asks for workers > 1 must call "
+                    "prepare() under `if __name__ == \"__main__\":`, or use workers=1"
+                ) from None
             next_source = next(upcoming, None)
             if next_source is not None:
-                pending.append(pool.apply_async(read, (next_source,)))
+                pending.append(executor.submit(read, next_source))
             yield result
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _ignore_interrupts() -> None:
+    """Leave Ctrl-C to the main process, which stops the workers and removes the partial output."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _build(files: list[Source], folder: Path, options: PrepareOptions, progress: bool) -> None:
@@ -203,10 +246,14 @@ def _build(files: list[Source], folder: Path, options: PrepareOptions, progress:
     files_read = len(merger.sources)
     logger.info("prepared %s playlists from %s file%s", f"{merger.playlist_count:,}", f"{files_read:,}", "s"[: files_read != 1])
     if summary["vocabulary"] == 0:
-        logger.warning(
-            "the vocabulary is empty: no track occurs %d times in training playlists; lower --min-count",
-            options.min_count,
-        )
+        if not any(int(np.count_nonzero(splits == TRAIN)) for splits in merger.splits):
+            logger.warning("the vocabulary is empty because no playlist is in the training split")
+        else:
+            logger.warning(
+                "the vocabulary is empty: no track occurs at least %d times in training playlists; "
+                "lower --min-count",
+                options.min_count,
+            )
 
 
 def _options_record(options: PrepareOptions) -> dict:

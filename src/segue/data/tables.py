@@ -223,7 +223,7 @@ def _read_arrow_table(
             parse_options=pa_csv.ParseOptions(
                 delimiter=delimiter,
                 quote_char=False if delimiter == "\t" else '"',
-                newlines_in_values=False,
+                newlines_in_values=True,
                 invalid_row_handler=on_invalid_row,
             ),
             convert_options=pa_csv.ConvertOptions(
@@ -237,11 +237,15 @@ def _read_arrow_table(
             raise raise_later[0] from None
         raise InputError(path, f"invalid table: {error}") from None
 
-    # Every record is one line (newlines_in_values=False), so data rows are the non-blank lines
-    # after the header, less the malformed ones.
+    # While every record is one line, data rows are the non-blank lines after the header, less
+    # the malformed ones. A quoted field with a line break breaks that count, and then errors
+    # name the record number instead.
     lines = _nonblank_line_numbers(data)[1:]
     if malformed_lines:
         lines = lines[~np.isin(lines, malformed_lines)]
+    if len(lines) != table.num_rows:
+        rejected.label = "record"
+        lines = np.arange(1, table.num_rows + 1, dtype=np.int64)
     return table, lines
 
 
