@@ -275,7 +275,9 @@ def spawn(contender: str, data: Path, workers: int, fraction: float, name_files:
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - started
     if completed.returncode != 0:
-        raise SystemExit(f"measurement failed with exit code {completed.returncode}: {' '.join(command)}\n{completed.stderr}")
+        raise SystemExit(
+            f"measurement failed with exit code {completed.returncode}: {' '.join(command)}\n{completed.stderr}"
+        )
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if len(lines) != 1:
         raise SystemExit(f"measurement printed no result: {' '.join(command)}\n{completed.stdout}\n{completed.stderr}")
@@ -340,6 +342,7 @@ def cpu_model() -> str:
 
 
 def print_machine(data_description: str) -> None:
+    import msgspec
     import numpy
     import orjson
 
@@ -347,7 +350,10 @@ def print_machine(data_description: str) -> None:
 
     print("## Machine\n")
     print(f"- CPU: {cpu_model()}, {len(os.sched_getaffinity(0))} cores usable (nproc)")
-    print(f"- Python {platform.python_version()}, numpy {numpy.__version__}, orjson {orjson.__version__}, segue {segue.__version__}")
+    print(
+        f"- Python {platform.python_version()}, numpy {numpy.__version__}, msgspec {msgspec.__version__}, "
+        f"orjson {orjson.__version__}, segue {segue.__version__}"
+    )
     print(f"- Data: {data_description}\n")
 
 
@@ -369,7 +375,8 @@ def print_throughput(baselines: list[dict], prepares: list[dict]) -> None:
         worker = f"{mib(result['children_rss_kib']):.0f}" if result["workers"] > 1 else "-"
         print(
             f"| {result['label']} | {seconds:.2f} ({result['seconds_min']:.2f}-{result['seconds_max']:.2f}) "
-            f"| {result['process_seconds']:.2f} | {result['playlists'] / seconds:,.0f} | {result['rows'] / seconds:,.0f} "
+            f"| {result['process_seconds']:.2f} | {result['playlists'] / seconds:,.0f} "
+            f"| {result['rows'] / seconds:,.0f} "
             f"| {result['bytes'] / 1e6 / seconds:.1f} | {mib(result['self_rss_kib']):.0f} | {worker} "
             f"| {peak_total_mib(result):.0f} |"
         )
@@ -381,7 +388,9 @@ def print_throughput(baselines: list[dict], prepares: list[dict]) -> None:
         for baseline in baselines:
             ratio = baseline["seconds"] / result["seconds"]
             verdict = f"at least {TARGET_RATIO:.0f}x: {'met' if ratio >= TARGET_RATIO else 'missed'}"
-            print(f"| {result['label']} | {baseline['label']} | {ratio:.2f}x | {verdict if baseline is first else '-'} |")
+            print(
+                f"| {result['label']} | {baseline['label']} | {ratio:.2f}x | {verdict if baseline is first else '-'} |"
+            )
     print()
 
 
@@ -447,9 +456,15 @@ def print_scaling(scaling: list[tuple[dict, dict]]) -> None:
 
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of mpd.slice.*.json files (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=5, help="runs per contender; the median is reported (default: 5)")
-    parser.add_argument("--quick", action="store_true", help="one run per contender instead of --repeats, for a quick check")
+    parser.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder of mpd.slice.*.json files (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="runs per contender; the median is reported (default: 5)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one run per contender instead of --repeats, for a quick check"
+    )
     parser.add_argument("--skip-scaling", action="store_true", help="leave out the memory-against-files runs")
     parser.add_argument(
         "--full-format",
@@ -465,7 +480,10 @@ def parse_arguments() -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=1, help="internal, with --run: prepare worker processes")
     parser.add_argument(
-        "--write-full-format", nargs=2, metavar=("COPIES", "FOLDER"), help="internal: write full-size slices and exit"
+        "--write-full-format",
+        nargs=2,
+        metavar=("COPIES", "FOLDER"),
+        help="write the data as full-size slices with every field, COPIES times over, into FOLDER, and exit",
     )
     parser.add_argument("--fraction", type=float, default=1.0, help="internal, with --run: share of the files to read")
     parser.add_argument(
@@ -538,11 +556,11 @@ def run_all(arguments: argparse.Namespace, data: Path, repeats: int) -> None:
     print("# segue prepare benchmark\n")
     if arguments.full_format:
         description = (
-            f"`{os.path.relpath(arguments.data.resolve(), REPOSITORY)}` rewritten as {len(slice_files(data))} "
+            f"`{arguments.data}` rewritten as {len(slice_files(data))} "
             f"full-size slices with every field, {arguments.full_format} copies of each playlist"
         )
     else:
-        description = f"`{os.path.relpath(data, REPOSITORY)}`"
+        description = f"`{arguments.data}`"
     print_machine(description)
     print_throughput(baselines, prepares)
     print_extrapolation(prepares)

@@ -118,7 +118,9 @@ def test_invalid_playlist_skipped_and_counted(tmp_path, caplog):
     broken.write_bytes(b'{"playlists": [')
     out = tmp_path / "out"
 
-    status = main(["prepare", "--quiet", source, str(broken), "--out", str(out), "--on-error", "skip", "--min-count", "1"])
+    status = main(
+        ["prepare", "--quiet", source, str(broken), "--out", str(out), "--on-error", "skip", "--min-count", "1"]
+    )
     assert status == 0
     info = json.loads((out / "dataset.json").read_text())
     assert info["dropped"] == {"invalid_file": 1, "invalid_playlist": 2}
@@ -155,7 +157,9 @@ def test_missing_source(tmp_path, capsys):
 def test_table_missing_mapped_column(tmp_path, capsys):
     table = tmp_path / "plays.tsv"
     table.write_text("playlist_id\tpos\tsong_id\n0\t0\t5\n")
-    status, errors = run_prepare(capsys, table, "--out", tmp_path / "out", "--track-col", "song_id", "--title-col", "title")
+    status, errors = run_prepare(
+        capsys, table, "--out", tmp_path / "out", "--track-col", "song_id", "--title-col", "title"
+    )
     assert status == 2
     assert errors == [
         f"segue prepare: error: {table}: missing column 'title' named by --title-col "
@@ -199,7 +203,8 @@ def test_duplicate_playlist_key(tmp_path, capsys):
     second = write_slice(tmp_path / "mpd.slice.2-3.json", [good_playlist(1)])
     status, errors = run_prepare(capsys, first, second, "--out", tmp_path / "out")
     assert status == 2
-    assert errors == [f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first})"
+    assert errors == [
+        f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first})"
         "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
         "or pass --on-error skip to keep the first"
     ]
@@ -210,7 +215,8 @@ def test_duplicate_key_within_file(tmp_path, capsys):
     source = write_slice(tmp_path / "mpd.slice.0-1.json", [good_playlist(1), good_playlist(2), good_playlist(1)])
     status, errors = run_prepare(capsys, source, "--out", tmp_path / "out")
     assert status == 2
-    assert errors == [f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"
+    assert errors == [
+        f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"
         "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
         "or pass --on-error skip to keep the first"
     ]

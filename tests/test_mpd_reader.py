@@ -75,12 +75,19 @@ def test_metadata_and_playlist_fields_kept(tmp_path):
     parsed = read_mpd_file(write_json(tmp_path / "s.json", {"playlists": [playlist]}))
     assert parsed.track_values == [("Song A", "Band", "LP", 1000, "spotify:artist:x", "spotify:album:y")]
     record = parsed.playlists[0]
-    assert (record.key, record.name, record.description, record.challenge) == ("mpd:9", "Road trip", "windows down", False)
+    assert (record.key, record.name, record.description, record.challenge) == (
+        "mpd:9",
+        "Road trip",
+        "windows down",
+        False,
+    )
     assert json.loads(record.extra) == {"collaborative": "false", "num_followers": 3}
 
 
 def test_challenge_playlists_get_their_own_split(tmp_path):
-    train = [{"pid": i, "tracks": [{"track_uri": "spotify:track:a"}, {"track_uri": "spotify:track:b"}]} for i in range(20)]
+    train = [
+        {"pid": i, "tracks": [{"track_uri": "spotify:track:a"}, {"track_uri": "spotify:track:b"}]} for i in range(20)
+    ]
     challenge = [
         {"pid": 1000 + i, "num_samples": 1, "num_holdouts": 5, "tracks": [{"track_uri": "spotify:track:z"}]}
         for i in range(3)
@@ -161,11 +168,15 @@ def test_fast_and_checked_paths_agree(tmp_path):
     sources = [shared_path("mpd-all-fields/mpd.slice.0-999.json"), shared_path("mpd-sample/mpd.slice.0-999.json")]
     edge_cases = {
         "playlists": [
-            {"pid": 1, "name": "shuffled", "tracks": [
-                {"pos": 1, "track_uri": "spotify:track:b"},
-                {"pos": 0, "track_uri": "spotify:track:a", "duration_ms": 0},
-                {"pos": 2, "track_uri": "spotify:local:x"},
-            ]},
+            {
+                "pid": 1,
+                "name": "shuffled",
+                "tracks": [
+                    {"pos": 1, "track_uri": "spotify:track:b"},
+                    {"pos": 0, "track_uri": "spotify:track:a", "duration_ms": 0},
+                    {"pos": 2, "track_uri": "spotify:local:x"},
+                ],
+            },
             {"pid": "x9", "tracks": [], "num_holdouts": 3, "num_samples": 0, "collaborative": "true"},
             {"pid": 2, "description": "d", "tracks": [{"track_uri": None}, {"track_uri": "spotify:track:a"}]},
         ]

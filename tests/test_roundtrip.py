@@ -22,8 +22,7 @@ def read_back(dataset: Dataset) -> dict[str, list[str]]:
     with dataset.catalog() as catalog:
         uri_of = dict(catalog.execute("SELECT idx, uri FROM tracks").fetchall())
     return {
-        str(key): [uri_of[i] for i in dataset.sequence(row, full=True).tolist()]
-        for row, key in enumerate(dataset.keys)
+        str(key): [uri_of[i] for i in dataset.sequence(row, full=True).tolist()] for row, key in enumerate(dataset.keys)
     }
 
 
@@ -64,6 +63,9 @@ def expected_vocabulary(dataset: Dataset, min_count: int) -> int:
     """Count by hand the distinct tracks seen at least min_count times in training playlists."""
     sequences = read_back(dataset)
     counts = Counter(
-        uri for key, split in zip(dataset.keys.tolist(), dataset.splits.tolist()) if split == TRAIN for uri in sequences[key]
+        uri
+        for key, split in zip(dataset.keys.tolist(), dataset.splits.tolist())
+        if split == TRAIN
+        for uri in sequences[key]
     )
     return sum(1 for count in counts.values() if count >= min_count)

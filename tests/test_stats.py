@@ -33,7 +33,15 @@ def test_statistics_by_hand(tmp_path):
     assert statistics["lengths"]["mean"] == 2.5
     assert statistics["lengths"]["percentiles"]["p50"] == 2.0
     assert statistics["lengths"]["histogram"] == {
-        "0": 1, "1": 1, "2-4": 1, "5-9": 1, "10-24": 0, "25-49": 0, "50-99": 0, "100-249": 0, "250+": 0
+        "0": 1,
+        "1": 1,
+        "2-4": 1,
+        "5-9": 1,
+        "10-24": 0,
+        "25-49": 0,
+        "50-99": 0,
+        "100-249": 0,
+        "250+": 0,
     }
     assert [(t["uri"], t["count"], t["name"]) for t in statistics["top_tracks"]] == [
         ("spotify:track:a", 3, "A"),

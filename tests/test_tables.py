@@ -21,12 +21,16 @@ def sequences(parsed) -> list[list[str]]:
 
 def test_csv_grouped_by_playlist_in_order_column(tmp_path):
     table = tmp_path / "lists.csv"
-    table.write_text("pl,pos,track,title\nx,2,c,Cee\ny,0,a,Ay\nx,0,a,Ay\nx,1,b,\"Bee, with comma\"\n")
+    table.write_text('pl,pos,track,title\nx,2,c,Cee\ny,0,a,Ay\nx,0,a,Ay\nx,1,b,"Bee, with comma"\n')
     columns = TableColumns(playlist="pl", track="track", order="pos", title="title")
     parsed = read_table_file(table, columns)
     assert [p.key for p in parsed.playlists] == ["lists:x", "lists:y"]
     assert sequences(parsed) == [["a", "b", "c"], ["a"]]
-    assert dict(zip(parsed.uris, (v[0] for v in parsed.track_values))) == {"a": "Ay", "b": "Bee, with comma", "c": "Cee"}
+    assert dict(zip(parsed.uris, (v[0] for v in parsed.track_values))) == {
+        "a": "Ay",
+        "b": "Bee, with comma",
+        "c": "Cee",
+    }
 
 
 def test_table_order_kept_without_order_column(tmp_path):
@@ -171,3 +175,43 @@ def test_table_through_prepare(tmp_path):
     assert dataset.num_playlists == 30
     assert dataset.vocabulary_size == 3
     assert dataset.keys[0] == "lists:0"
+
+
+def test_quoted_line_break_in_csv(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text('playlist_id,track_uri,title,pos\n1,a,"two\nlines",0\n1,b,ok,1\n1,c,ok,x\n')
+    columns = TableColumns(order="pos", title="title")
+    with pytest.raises(InputError) as raised:
+        read_table_file(table, columns)
+    # The line break shifts line numbers, so the error names the record instead.
+    assert str(raised.value) == f"{table}: record 3: column 'pos': expected a number or an ISO 8601 time, found 'x'"
+
+    parsed = read_table_file(table, columns, on_error="skip")
+    assert sequences(parsed) == [["a", "b"]]
+    assert parsed.track_values[0][0] == "two\nlines"
+
+
+def test_invalid_durations_rejected(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("playlist_id,track_uri,ms\n1,a,100\n1,b,-5\n1,c,abc\n1,d,\n")
+    columns = TableColumns(duration="ms")
+    with pytest.raises(InputError) as raised:
+        read_table_file(table, columns)
+    assert (
+        str(raised.value) == f"{table}: line 3: column 'ms': expected a non-negative number of milliseconds, found '-5'"
+    )
+
+    parsed = read_table_file(table, columns, on_error="skip")
+    assert sequences(parsed) == [["a", "d"]]
+    assert [values[3] for values in parsed.track_values] == [100, None]
+    assert parsed.dropped == {"invalid_row": 2}
+
+
+def test_repeated_order_value_rejected(tmp_path):
+    table = tmp_path / "lists.csv"
+    table.write_text("playlist_id,track_uri,pos\n1,a,0\n1,b,0\n2,c,0\n")
+    with pytest.raises(InputError) as raised:
+        read_table_file(table, TableColumns(order="pos"))
+    assert str(raised.value) == f"{table}: line 3: column 'pos': repeats a position of the same playlist: 0.0"
+    parsed = read_table_file(table, TableColumns(order="pos"), on_error="skip")
+    assert sequences(parsed) == [["a"], ["c"]]

@@ -32,7 +32,9 @@ def add_parser(subcommands) -> None:
     parser.add_argument(
         "--max-vocab", type=int, help="keep at most this many of the most frequent tracks (default: no limit)"
     )
-    parser.add_argument("--valid-frac", type=float, default=0.1, help="share of playlists for validation (default: 0.1)")
+    parser.add_argument(
+        "--valid-frac", type=float, default=0.1, help="share of playlists for validation (default: 0.1)"
+    )
     parser.add_argument("--test-frac", type=float, default=0.1, help="share of playlists for testing (default: 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the playlist split (default: 0)")
     parser.add_argument("--workers", type=int, default=1, help="processes that parse files in parallel (default: 1)")
@@ -46,7 +48,9 @@ def add_parser(subcommands) -> None:
 
     tables = parser.add_argument_group("tables (CSV, TSV, Parquet)")
     tables.add_argument(
-        "--playlist-col", default="playlist_id", help="playlist id column, or a log's user column (default: playlist_id)"
+        "--playlist-col",
+        default="playlist_id",
+        help="playlist id column, or a log's user column (default: playlist_id)",
     )
     tables.add_argument("--track-col", default="track_uri", help="track id or URI column (default: track_uri)")
     tables.add_argument("--order-col", help="column of track positions (default: none, so table order)")
@@ -58,9 +62,7 @@ def add_parser(subcommands) -> None:
         "--time-col",
         help="play time column (Unix time or ISO 8601); cuts each user's plays into sessions (default: none)",
     )
-    tables.add_argument(
-        "--time-unit", choices=("s", "ms"), default="s", help="unit of numeric play times (default: s)"
-    )
+    tables.add_argument("--time-unit", choices=("s", "ms"), default="s", help="unit of numeric play times (default: s)")
     tables.add_argument(
         "--session-gap",
         default="30m",

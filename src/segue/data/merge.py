@@ -153,7 +153,9 @@ class Merger:
                 # A later file may know a field that the first one lacked, such as the album.
                 stored = metadata[track_id]
                 if None in stored and values[local_id] != stored:
-                    metadata[track_id] = tuple(old if old is not None else new for old, new in zip(stored, values[local_id]))
+                    metadata[track_id] = tuple(
+                        old if old is not None else new for old, new in zip(stored, values[local_id])
+                    )
             provisional[local_id] = track_id
         self._grow(len(ids))
         return provisional

@@ -192,7 +192,7 @@ def _parsed_files(files: list[Source], options: PrepareOptions):
             except BrokenProcessPool:
                 raise UserError(
                     "a worker process failed or was killed; a script that asks for workers > 1 must call "
-                    "prepare() under `if __name__ == \"__main__\":`, or use workers=1"
+                    'prepare() under `if __name__ == "__main__":`, or use workers=1'
                 ) from None
             next_source = next(upcoming, None)
             if next_source is not None:
@@ -220,7 +220,9 @@ def _build(files: list[Source], folder: Path, options: PrepareOptions, progress:
             else:
                 merger.add(result)
             bar.update()
-            bar.set_postfix_str(f"{merger.playlist_count:,} playlists, {len(merger.provisional_ids):,} tracks", refresh=False)
+            bar.set_postfix_str(
+                f"{merger.playlist_count:,} playlists, {len(merger.provisional_ids):,} tracks", refresh=False
+            )
     finally:
         bar.close()
 
@@ -244,14 +246,15 @@ def _build(files: list[Source], folder: Path, options: PrepareOptions, progress:
     info["statistics"] = dataset_statistics(Dataset.load(folder))
     (folder / INFO_FILE).write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
     files_read = len(merger.sources)
-    logger.info("prepared %s playlists from %s file%s", f"{merger.playlist_count:,}", f"{files_read:,}", "s"[: files_read != 1])
+    logger.info(
+        "prepared %s playlists from %s file%s", f"{merger.playlist_count:,}", f"{files_read:,}", "s"[: files_read != 1]
+    )
     if summary["vocabulary"] == 0:
         if not any(int(np.count_nonzero(splits == TRAIN)) for splits in merger.splits):
             logger.warning("the vocabulary is empty because no playlist is in the training split")
         else:
             logger.warning(
-                "the vocabulary is empty: no track occurs at least %d times in training playlists; "
-                "lower --min-count",
+                "the vocabulary is empty: no track occurs at least %d times in training playlists; lower --min-count",
                 options.min_count,
             )
 

@@ -97,6 +97,10 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
         if name is not None:
             sort_keys[name], bad = _column_numbers(table[name], name, row_numbers, rejected, time_scale)
             valid &= ~bad
+    if columns.duration is not None:
+        durations, bad = _durations(table[columns.duration], columns.duration, row_numbers, rejected)
+        table = table.set_column(table.schema.get_field_index(columns.duration), columns.duration, durations)
+        valid &= ~bad
     if not valid.all():
         table = table.filter(pa.array(valid))
         row_numbers = row_numbers[valid]
@@ -110,6 +114,10 @@ def read_table_file(path: str | Path, columns: TableColumns, on_error: str = "ra
     else:
         order = np.lexsort((by_row, sort_values, playlist_codes))
         sort_values = sort_values[order]
+        if columns.time is None:
+            order, sort_values = _drop_repeated_positions(
+                order, sort_values, playlist_codes, row_numbers, columns, rejected
+            )
     playlist_codes = playlist_codes[order]
     table = table.take(pa.array(order))
 
@@ -215,7 +223,7 @@ def _read_arrow_table(
     # values are parsed later so that a bad value is reported with its line even deep in a file.
     # Threads are off because pyarrow 26.0.1 aborted the process at exit after conversion errors.
     text_columns = [columns.playlist, columns.track, columns.title, columns.artist, columns.album]
-    text_columns += [columns.order, columns.time]
+    text_columns += [columns.order, columns.time, columns.duration]
     try:
         table = pa_csv.read_csv(
             pa.BufferReader(data),
@@ -335,6 +343,55 @@ def _column_numbers(
     return values, bad | out_of_range
 
 
+def _drop_repeated_positions(
+    order: np.ndarray,
+    positions: np.ndarray,
+    playlist_codes: np.ndarray,
+    row_numbers: np.ndarray,
+    columns: TableColumns,
+    rejected: _RejectedRows,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reject rows whose order value repeats one of the same playlist, which leaves the order a guess."""
+    codes = playlist_codes[order]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] = (codes[1:] == codes[:-1]) & (positions[1:] == positions[:-1])
+    if not repeated.any():
+        return order, positions
+    rejected.add(
+        row_numbers[order[repeated]],
+        f"column {columns.order!r}: repeats a position of the same playlist:",
+        [float(value) for value in positions[repeated]],
+    )
+    return order[~repeated], positions[~repeated]
+
+
+def _durations(
+    column: pa.ChunkedArray, name: str, row_numbers: np.ndarray, rejected: _RejectedRows
+) -> tuple[pa.Array, np.ndarray]:
+    """Return a duration column as int64 milliseconds (null where empty) and a mask of invalid rows."""
+    missing = column.is_null().to_numpy(zero_copy_only=False)
+    texts = column.cast(pa.string()).to_pylist()
+    values = np.zeros(len(texts), dtype=np.int64)
+    bad = np.zeros(len(texts), dtype=bool)
+    for index, text in enumerate(texts):
+        if text is None:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = float("nan")
+        if not 0 <= number < 2**62:
+            bad[index] = True
+        else:
+            values[index] = int(number)
+    rejected.add(
+        row_numbers[bad],
+        f"column {name!r}: expected a non-negative number of milliseconds, found",
+        [texts[i] for i in np.flatnonzero(bad).tolist()],
+    )
+    return pa.array(values, mask=missing | bad), bad
+
+
 def _parse_number_or_time(text: str, scale: float) -> float | None:
     try:
         return float(text) * scale
@@ -389,9 +446,7 @@ def _track_values(path: str, table: pa.Table, columns: TableColumns, rows: np.nd
         if column is None:
             fields.append([None] * len(rows))
         elif field_name == "duration_ms":
-            if not (pa.types.is_integer(picked[column].type) or pa.types.is_floating(picked[column].type)):
-                raise InputError(path, f"must hold numbers, found {picked[column].type} values", field=f"column {column!r}")
-            fields.append([None if v is None else int(v) for v in picked[column].to_pylist()])
+            fields.append(picked[column].to_pylist())
         else:
             fields.append(picked[column].cast(pa.string()).to_pylist())
     return list(zip(*fields))
