@@ -51,8 +51,15 @@ def print_statistics(statistics: dict) -> None:
 
     print("\nmost frequent tracks")
     for track in statistics["top_tracks"]:
-        print(f"  {track['count']:>8,}  {track['name'] or track['uri']} - {track['artist'] or '?'}")
+        title = track["name"] or track["uri"]
+        print(
+            f"  {track['count']:>8,}  {title} - {track['artist']}"
+            if track["artist"]
+            else f"  {track['count']:>8,}  {title}"
+        )
     print("\nmost frequent artists")
+    if not statistics["top_artists"]:
+        print("  (no artist names in this dataset)")
     for artist in statistics["top_artists"]:
         print(f"  {artist['count']:>8,}  {artist['artist']} ({artist['tracks']:,} tracks)")
 

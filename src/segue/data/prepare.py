@@ -89,6 +89,10 @@ def prepare(
     out = Path(out)
     files = discover_sources([str(source) for source in sources])
     _check_output(out, files, force)
+    if all(source.kind == "mpd" for source in files) and options.columns != TableColumns(
+        session_gap=options.columns.session_gap
+    ):
+        logger.warning("the table options (--*-col, --time-unit) are ignored: every source is an MPD JSON file")
 
     created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -140,7 +144,9 @@ def _check_output(out: Path, files: list[Source], force: bool) -> None:
     if out.exists():
         if not force:
             raise UserError(f"{out}: already exists; pass --force to replace it")
-        if not out.is_dir() or not ((out / INFO_FILE).is_file() or not any(out.iterdir())):
+        if not out.is_dir():
+            raise UserError(f"{out}: is a file, not a dataset folder; choose another --out")
+        if not ((out / INFO_FILE).is_file() or not any(out.iterdir())):
             raise UserError(
                 f"{out}: not a Segue dataset folder, and --force replaces only those; "
                 "remove it yourself or choose another --out"

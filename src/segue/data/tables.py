@@ -338,7 +338,7 @@ def _column_numbers(
     rejected.add(
         row_numbers[out_of_range],
         f"column {name!r}: value out of range{hint}:",
-        [float(v) for v in values[out_of_range]],
+        [_plain_number(v) for v in values[out_of_range].tolist()],
     )
     return values, bad | out_of_range
 
@@ -360,7 +360,7 @@ def _drop_repeated_positions(
     rejected.add(
         row_numbers[order[repeated]],
         f"column {columns.order!r}: repeats a position of the same playlist:",
-        [float(value) for value in positions[repeated]],
+        [_plain_number(value) for value in positions[repeated].tolist()],
     )
     return order[~repeated], positions[~repeated]
 
@@ -390,6 +390,11 @@ def _durations(
         [texts[i] for i in np.flatnonzero(bad).tolist()],
     )
     return pa.array(values, mask=missing | bad), bad
+
+
+def _plain_number(value: float) -> int | float:
+    """Return a whole float as an int, so that messages show 1500000000000 rather than 1.5e12."""
+    return int(value) if value == value and abs(value) != float("inf") and value.is_integer() else value
 
 
 def _parse_number_or_time(text: str, scale: float) -> float | None:
