@@ -80,7 +80,7 @@ def prepare(
     The folder is built under a hidden temporary name beside ``out`` and renamed into place only
     when complete, so a failure leaves nothing behind. An existing ``out`` is replaced only with
     ``force``. Worker processes are started with multiprocessing's "spawn" method, so a script
-    that asks for ``workers > 1`` must call this under ``if __name__ == "__main__":``.
+    that requests ``workers > 1`` must call this under ``if __name__ == "__main__":``.
     """
     options = options or PrepareOptions()
     options.validate()
