@@ -24,6 +24,12 @@ def run_prepare(capsys, *arguments):
     return status, errors
 
 
+DUPLICATE_HINT = (
+    "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
+    "or pass --on-error skip to keep the first"
+)
+
+
 def assert_nothing_left(folder):
     leftovers = [p.name for p in folder.iterdir() if p.name == "out" or p.name.startswith(".out.")]
     assert leftovers == []
@@ -204,9 +210,7 @@ def test_duplicate_playlist_key(tmp_path, capsys):
     status, errors = run_prepare(capsys, first, second, "--out", tmp_path / "out")
     assert status == 2
     assert errors == [
-        f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first})"
-        "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
-        "or pass --on-error skip to keep the first"
+        f"segue prepare: error: {second}: duplicate playlist key 'mpd:1' (also in {first}){DUPLICATE_HINT}"
     ]
     assert_nothing_left(tmp_path)
 
@@ -216,9 +220,7 @@ def test_duplicate_key_within_file(tmp_path, capsys):
     status, errors = run_prepare(capsys, source, "--out", tmp_path / "out")
     assert status == 2
     assert errors == [
-        f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file)"
-        "; a playlist id may occur in one file only, so prepare sources with overlapping ids separately, "
-        "or pass --on-error skip to keep the first"
+        f"segue prepare: error: {source}: duplicate playlist key 'mpd:1' (twice in this file){DUPLICATE_HINT}"
     ]
 
     status = main(["prepare", "--quiet", source, "--out", str(tmp_path / "out"), "--on-error", "skip"])
