@@ -4,8 +4,8 @@ What it measures, each contender in its own fresh Python process:
 
 - throughput (playlists, track rows and MB of JSON per second) and peak memory of
   ``segue.data.prepare`` with 1 and with 2 worker processes. Two naive readers run next to it.
-  The study's loader does what the original MANN study's loader did (``json.load``, index-based
-  Python loops, the vocabulary pickled and the sequences saved after every file); it is the
+  The study's loader does what the original MANN study's loader did: ``json.load``, index-based
+  Python loops, and the vocabulary pickled and the sequences saved after every file. It is the
   baseline of the throughput target. The lean reader only calls ``json.load`` and numbers track
   URIs with one dict, writing nothing, as the fastest plain-Python reader would;
 - the throughput ratio of ``prepare`` to each naive reader;
@@ -88,7 +88,7 @@ def first_files(data: Path, fraction: float) -> list[Path]:
 def write_full_format(data: Path, copies: int, out: Path) -> Path:
     """Rewrite the sample as full-size MPD slices: 1,000 playlists a file, every track field.
 
-    The published sample lacks ``pos``, album, artist URI and duration, and holds about 8
+    The published sample lacks ``pos``, album, artist URI and duration, and has about 8
     playlists a file, so its files are smaller per row and more numerous than the real ones.
     This fills the missing fields with values derived from the track URI (made up, not real
     metadata) and repeats the playlists ``copies`` times under new pids, giving files that are
@@ -140,9 +140,9 @@ def _write_slice(out: Path, first: int, playlists: list[dict]) -> None:
 def read_study(files: list[Path]) -> dict:
     """Read playlists the way the original MANN study's loader did.
 
-    Per file: ``json.load``, nested loops that index into the document for every track and keep
-    the URI without its ``spotify:track:`` prefix, then a vocabulary update, both vocabulary
-    mappings pickled to disk, and the file's sequences saved as a NumPy object array.
+    Per file, it calls ``json.load`` and runs nested loops that index into the document for every
+    track, keeping the URI without its ``spotify:track:`` prefix. It then updates the vocabulary,
+    pickles both vocabulary mappings to disk and saves the file's sequences as a NumPy object array.
     """
     scratch = Path(tempfile.mkdtemp(prefix="bench-study-"))
     word_to_id: dict[str, int] = {}
@@ -474,26 +474,31 @@ def parse_arguments() -> argparse.Namespace:
         "in a scratch folder (for a closer full-MPD estimate)",
     )
     parser.add_argument(
-        "--run",
-        choices=("study", "lean", "prepare"),
-        help="internal: measure one contender once in this process and print JSON",
-    )
-    parser.add_argument("--workers", type=int, default=1, help="internal, with --run: prepare worker processes")
-    parser.add_argument(
         "--write-full-format",
         nargs=2,
         metavar=("COPIES", "FOLDER"),
         help="write the data as full-size slices with every field, COPIES times over, into FOLDER, and exit",
     )
+
+    # Options the driver passes to the measuring processes it starts.
+    parser.add_argument(
+        "--run",
+        choices=("study", "lean", "prepare"),
+        help="internal: measure one contender once in this process and print JSON",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="internal, with --run: prepare worker processes")
     parser.add_argument("--fraction", type=float, default=1.0, help="internal, with --run: share of the files to read")
     parser.add_argument(
         "--name-files", action="store_true", help="internal, with --run: pass prepare each file instead of the folder"
     )
     arguments = parser.parse_args()
+
     if arguments.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {arguments.repeats}")
     if not 0 < arguments.fraction <= 1:
         parser.error(f"--fraction must be in (0, 1], got {arguments.fraction}")
+    if arguments.full_format is not None and arguments.full_format < 1:
+        parser.error(f"--full-format must be at least 1, got {arguments.full_format}")
     if not arguments.data.is_dir():
         parser.error(f"--data {arguments.data}: folder not found")
     return arguments

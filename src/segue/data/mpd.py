@@ -2,9 +2,9 @@
 
 Both use the layout ``{"info": {...}, "playlists": [{"pid": ..., "tracks": [...]}, ...]}``
 documented in the MPD's own README. Any track or playlist field but ``track_uri``, ``tracks`` and
-``pid`` may be missing. A file is parsed whole, one file at a time: first by the typed fast path
-in ``mpd_fast.py``, and by the checked reader here whenever the fast path rejects it, so that an
-invalid file gets a precise message and ``--on-error skip`` can drop single playlists.
+``pid`` may be missing. A file is parsed whole, one file at a time, by the typed fast path in
+``mpd_fast.py``. When the fast path rejects a file, the checked reader here parses it again, so
+that an invalid file gets a precise message and ``--on-error skip`` can drop single playlists.
 """
 
 from __future__ import annotations

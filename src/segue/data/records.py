@@ -29,7 +29,7 @@ class PlaylistRecord:
 class ParsedFile:
     """All playlists of one source file, with tracks numbered locally in first-seen order.
 
-    ``rows`` contains local track ids for every playlist concatenated; ``lengths`` says how many
+    ``rows`` contains local track ids for every playlist concatenated; ``lengths`` gives how many
     rows belong to each playlist. ``uris[i]`` and ``track_values[i]`` describe local
     track i.
     """
