@@ -7,12 +7,14 @@ renamed into place only when complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
+import threading
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -183,21 +185,26 @@ def _parsed_files(files: list[Source], options: PrepareOptions):
     executor = ProcessPoolExecutor(
         max_workers=min(options.workers, len(files)),
         mp_context=multiprocessing.get_context("spawn"),
-        initializer=_ignore_interrupts,
     )
     try:
         pending: deque = deque()
         upcoming = iter(files)
-        for source in upcoming:
-            pending.append(executor.submit(read, source))
-            if len(pending) >= 2 * options.workers:
-                break
+
+        # The first submits start every worker. Ignoring Ctrl-C meanwhile lets the workers inherit
+        # the ignored signal from their first instruction on, so that Ctrl-C to the process group
+        # reaches only this process, which stops the workers and removes the partial output.
+        with _sigint_ignored():
+            for source in upcoming:
+                pending.append(executor.submit(read, source))
+                if len(pending) >= 2 * options.workers:
+                    break
+
         while pending:
             try:
                 result = pending.popleft().result()
             except BrokenProcessPool:
                 raise UserError(
-                    "a worker process failed or was killed; a script that asks for workers > 1 must call "
+                    "a worker process failed or was killed; a script that requests workers > 1 must call "
                     'prepare() under `if __name__ == "__main__":`, or use workers=1'
                 ) from None
             next_source = next(upcoming, None)
@@ -208,9 +215,17 @@ def _parsed_files(files: list[Source], options: PrepareOptions):
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _ignore_interrupts() -> None:
-    """Leave Ctrl-C to the main process, which stops the workers and removes the partial output."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+@contextlib.contextmanager
+def _sigint_ignored():
+    """Ignore SIGINT inside the block, when called from the main thread (the only one that may)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _build(files: list[Source], folder: Path, options: PrepareOptions, progress: bool) -> None:
