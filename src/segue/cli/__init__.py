@@ -65,7 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         with logging_redirect_tqdm():
-            return args.run(args)
+            status = args.run(args)
+        # Flush here, not at exit, so that a reader that went away is handled below.
+        sys.stdout.flush()
+        return status
     except UserError as error:
         print(f"segue {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
