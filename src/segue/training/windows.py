@@ -1,0 +1,61 @@
+"""Training windows: playlists cut into runs of ``max_len`` steps, batched and padded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from segue.data.dataset import OOV, PAD, Dataset
+
+
+class Windows:
+    """The windows of one split of a dataset.
+
+    A playlist of n tracks has n - 1 next-track steps. Window w starts at track ``w * max_len``
+    and holds up to ``max_len + 1`` tracks, so consecutive windows share one track and every step
+    is in exactly one window. Each window is its own episode: the model's state, memory included,
+    starts fresh, and nothing carries across windows. Windows with no in-vocabulary target are
+    dropped because they add nothing to the loss.
+    """
+
+    def __init__(self, dataset: Dataset, split: str, max_len: int) -> None:
+        self.max_len = max_len
+        self.tracks = np.asarray(dataset.tracks)  # whole array in memory: windows are gathered at random
+        offsets = dataset.offsets
+        rows = dataset.playlists_in(split)
+
+        starts, ends = [], []
+        for row in rows:
+            first, last = int(offsets[row]), int(offsets[row + 1])
+            for start in range(first, last - 1, max_len):
+                end = min(start + max_len + 1, last)
+                if (self.tracks[start + 1 : end] > OOV).any():
+                    starts.append(start)
+                    ends.append(end)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.ends = np.asarray(ends, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def batch(self, windows: np.ndarray) -> torch.Tensor:
+        """Gather windows into a right-padded (B, longest) tensor of track indices."""
+        lengths = self.ends[windows] - self.starts[windows]
+        batch = np.full((len(windows), int(lengths.max())), PAD, dtype=np.int64)
+        for i, (start, length) in enumerate(zip(self.starts[windows], lengths)):
+            batch[i, :length] = self.tracks[start : start + length]
+        return torch.from_numpy(batch)
+
+    def order(self, seed: int, epoch: int) -> np.ndarray:
+        """Return the window order of an epoch; it depends only on the seed and the epoch."""
+        return np.random.default_rng([seed, epoch]).permutation(len(self))
+
+    def batches(self, order: np.ndarray, batch_size: int, first: int = 0) -> Iterator[np.ndarray]:
+        """Yield the window indices of each batch in ``order``, starting at batch ``first``."""
+        for begin in range(first * batch_size, len(order), batch_size):
+            yield order[begin : begin + batch_size]
+
+    def num_batches(self, batch_size: int) -> int:
+        return -(-len(self) // batch_size)
