@@ -43,3 +43,50 @@ def mpd_all_fields(tmp_path_factory) -> Dataset:
     source = shared_path("mpd-all-fields")
     options = PrepareOptions(min_count=1)
     return prepare([str(source)], tmp_path_factory.mktemp("all") / "dataset", options, progress=False)
+
+
+def write_cycle_playlists(path: Path, playlists: int, tracks: int, seed: int = 0) -> Path:
+    """Write an MPD slice whose playlists walk a cycle of ``tracks`` tracks from a random start.
+
+    Every track is followed by the next one on the cycle, so the next track is fully predictable.
+    """
+    import json
+    import random
+
+    rng = random.Random(seed)
+    items = []
+    for pid in range(playlists):
+        start, length = rng.randrange(tracks), rng.randrange(5, 30)
+        items.append({
+            "pid": pid,
+            "name": f"cycle {pid}",
+            "tracks": [
+                {
+                    "pos": pos,
+                    "track_uri": f"spotify:track:cycle{(start + pos) % tracks:04d}",
+                    "track_name": f"Song {(start + pos) % tracks}",
+                    "artist_name": f"Artist {(start + pos) % tracks % 7}",
+                }
+                for pos in range(length)
+            ],
+        })
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"info": {}, "playlists": items}))
+    return path
+
+
+@pytest.fixture(scope="session")
+def cycle_dataset(tmp_path_factory) -> Dataset:
+    """A small dataset of 200 playlists over a cycle of 60 tracks."""
+    root = tmp_path_factory.mktemp("cycle")
+    source = write_cycle_playlists(root / "source" / "mpd.slice.0-199.json", playlists=200, tracks=60)
+    return prepare([str(source)], root / "dataset", PrepareOptions(min_count=1), progress=False)
+
+
+def pytest_configure(config) -> None:
+    # The models' small tensor operations run fastest on one thread, and several threads spin
+    # against each other when the machine is busy.
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -18,7 +18,7 @@ from segue.training.trainer import SETTINGS_FILE
 HELP = "train a next-track model (lstm, ntm, mann or hybrid) on a dataset folder"
 
 # Settings that may change when a run resumes; the others would make it a different run.
-RESUMABLE = {"epochs", "patience", "time_budget", "device", "amp", "checkpoint_every"}
+RESUMABLE = {"epochs", "max_steps", "patience", "time_budget", "device", "amp", "checkpoint_every"}
 
 EPILOG = """\
 Settings come from the defaults, then --config FILE (a TOML file with [model] and [train]

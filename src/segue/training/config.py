@@ -26,6 +26,7 @@ class TrainConfig:
     """How a model is trained. Each field's ``help`` is shown by ``segue train --help``."""
 
     epochs: int = field(default=10, metadata={"help": "passes over the training playlists"})
+    max_steps: int = field(default=0, metadata={"help": "stop after this many optimiser steps in all; 0 for no limit"})
     batch_size: int = field(default=64, metadata={"help": "windows per optimiser step, over all processes together"})
     max_len: int = field(default=50, metadata={"help": "steps per window; longer playlists are cut into windows"})
     lr: float = field(default=1e-3, metadata={"help": "peak learning rate of AdamW"})
@@ -49,7 +50,7 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "max_len"):
             if getattr(self, name) < 1:
                 problems.append(f"{name}: must be at least 1, got {getattr(self, name)}")
-        for name in ("warmup_steps", "patience", "checkpoint_every", "weight_decay", "clip_norm"):
+        for name in ("max_steps", "warmup_steps", "patience", "checkpoint_every", "weight_decay", "clip_norm"):
             if getattr(self, name) < 0:
                 problems.append(f"{name}: must be at least 0, got {getattr(self, name)}")
         if not self.lr > 0:

@@ -45,7 +45,7 @@ class TrainingDiverged(UserError):
 @dataclass
 class TrainResult:
     run: Path
-    stopped: str  # "completed", "early stopping", "time budget" or "interrupted"
+    stopped: str  # "completed", "early stopping", "time budget", "max steps" or "interrupted"
     step: int
     best_valid_loss: float
     history: list[dict] = field(default_factory=list)
@@ -177,6 +177,8 @@ class _Trainer:
         started = time.monotonic()
         batches_per_epoch = self.train_windows.num_batches(config.batch_size)
         total_steps = config.epochs * batches_per_epoch
+        if config.max_steps:
+            total_steps = min(total_steps, config.max_steps)
         stopped = "completed"
         if self.process.main:
             logger.info(
@@ -202,7 +204,7 @@ class _Trainer:
                     self.train_loss_sum, self.train_count = 0.0, 0
                 self._save(LAST)
 
-                if interruption == "time budget":
+                if interruption in ("time budget", "max steps"):
                     stopped = interruption
                     break
                 if config.patience and self.bad_epochs >= config.patience:
@@ -221,7 +223,8 @@ class _Trainer:
     ) -> tuple[int, str | None]:
         """Train from the current batch to the end of the epoch, or until a stop or the time budget.
 
-        Returns the number of windows trained on, and "interrupted", "time budget" or None.
+        Returns the number of windows trained on, and "interrupted", "time budget", "max steps"
+        or None.
         """
         config, process = self.settings.train, self.process
         order = self.train_windows.order(config.seed, self.epoch)
@@ -282,6 +285,9 @@ class _Trainer:
                 break
             if over_budget:
                 interruption = "time budget"
+                break
+            if config.max_steps and self.step >= config.max_steps:
+                interruption = "max steps"
                 break
         bar.close()
         return windows_done, interruption
