@@ -90,7 +90,9 @@ def least_used(usage: torch.Tensor, count: int) -> torch.Tensor:
     ``count`` smallest (``count`` is the number of reads) and 0 elsewhere. Ties go to the lower
     slot. ``usage`` is (B, N); returns (B, N).
     """
-    _, slots = torch.topk(-usage, count, dim=-1)
+    # torch.topk leaves the order of equal values unspecified (on torch 2.13 CPU it marks slot 2 of
+    # a fresh 4-slot memory), so a stable sort keeps ties on the lower slot, as clear_least_used does.
+    slots = torch.sort(usage, dim=-1, stable=True).indices[..., :count]
     return torch.zeros_like(usage).scatter_(-1, slots, 1.0)
 
 

@@ -38,6 +38,10 @@ class NTMCore(SequenceCore):
         memory = torch.full((batch_size, self.slots, self.width), MEMORY_INIT, device=device)
         read_weights = torch.zeros(batch_size, self.read_heads, self.slots, device=device)
         write_weights = torch.zeros(batch_size, self.write_heads, self.slots, device=device)
+        # Every head starts on slot 0. From zero or uniform weights, a memory whose slots are all
+        # equal would get the same write in every slot, so the slots would stay equal for good.
+        read_weights[..., 0] = 1.0
+        write_weights[..., 0] = 1.0
         reads = torch.zeros(batch_size, self.read_heads * self.width, device=device)
         return h, c, memory, read_weights, write_weights, reads
 

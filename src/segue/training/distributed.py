@@ -57,6 +57,14 @@ def start_process_group(device_kind: str) -> Process:
     return Process(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def stop_process_group() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def stop_process_group(finished: bool) -> None:
+    """Leave the process group; after a normal finish, first wait for every process to finish.
+
+    Without the barrier a process that finishes early can tear down its connections while the
+    main process still writes checkpoints, and gloo then aborts the job.
+    """
+    if not dist.is_initialized():
+        return
+    if finished:
+        dist.barrier()
+    dist.destroy_process_group()

@@ -102,10 +102,13 @@ def train(
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(settings.train.device, local_rank)
     process = start_process_group(device.type)
+    finished = False
     try:
-        return _Trainer(dataset_path, run, settings, device, process, resume, force, progress, stop, on_step).run()
+        result = _Trainer(dataset_path, run, settings, device, process, resume, force, progress, stop, on_step).run()
+        finished = True
+        return result
     finally:
-        stop_process_group()
+        stop_process_group(finished)
 
 
 class _Trainer:
@@ -227,7 +230,7 @@ class _Trainer:
         or None.
         """
         config, process = self.settings.train, self.process
-        order = self.train_windows.order(config.seed, self.epoch)
+        order = self.train_windows.order(config.seed, self.epoch, config.batch_size)
         bar = tqdm(
             total=batches_per_epoch, initial=self.batch, unit="batch", leave=False,
             desc=f"epoch {self.epoch + 1}/{config.epochs}", disable=not (self.progress and process.main),
