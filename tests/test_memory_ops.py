@@ -390,3 +390,13 @@ def test_ntm_first_write_slot_zero():
     fresh = [MEMORY_INIT, MEMORY_INIT]
     expected = torch.tensor([[[0.5, -0.25], fresh, fresh, fresh]])
     assert_close(state[2], expected)
+
+
+def test_ntm_slots_diverge():
+    # A memory whose slots all stay equal is a single vector, whatever its number of slots.
+    torch.manual_seed(0)
+    core = NTMCore(input_size=4, hidden_size=8, slots=6, width=5, read_heads=1, write_heads=1, shift_range=1)
+    with torch.no_grad():
+        _, state = core(torch.randn(2, 5, 4))
+    memory = state[2]
+    assert (memory - memory[:, :1]).abs().amax().item() > 1e-3

@@ -9,9 +9,8 @@ from torch import nn
 class Controller(nn.Module):
     """One LSTM layer that reads the current track and the previous step's memory reads.
 
-    Its output ``h`` is bounded in (-1, 1) because it is ``o * tanh(c)``. Bounded controller
-    outputs, together with bounded head parameters, are what keep memory models stable in
-    training (Collier and Beel 2018, "Implementing Neural Turing Machines").
+    Its output ``h`` is bounded in (-1, 1) because it is ``o * tanh(c)``, so the heads' inputs
+    stay bounded however long the sequence.
     """
 
     def __init__(self, input_size: int, reads_size: int, hidden_size: int) -> None:

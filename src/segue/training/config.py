@@ -28,7 +28,7 @@ class TrainConfig:
     epochs: int = field(default=10, metadata={"help": "passes over the training playlists"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many optimiser steps in all; 0 for no limit"})
     batch_size: int = field(default=64, metadata={"help": "windows per optimiser step, over all processes together"})
-    max_len: int = field(default=50, metadata={"help": "steps per window; longer playlists are cut into windows"})
+    max_len: int = field(default=100, metadata={"help": "steps per window; longer playlists are cut into windows"})
     lr: float = field(default=1e-3, metadata={"help": "peak learning rate of AdamW"})
     weight_decay: float = field(default=0.01, metadata={"help": "AdamW weight decay"})
     schedule: str = field(default="cosine", metadata={"help": "learning-rate schedule after warm-up: cosine (to lr/10) or constant"})
