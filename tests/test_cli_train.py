@@ -106,8 +106,10 @@ def test_recommend_prints_songs(yes_small, tmp_path, capsys):
 
     assert main(["recommend", out, "--dataset-playlist", key, "-k", "5"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["rank", "title", "artist", "score"]
-    assert printed[0]["title"][:20] in table[1]
+    assert table[0].startswith(f"playlist {key} ")
+    assert "in the model's vocabulary; ends with" in table[0]
+    assert table[1].split() == ["rank", "title", "artist", "score"]
+    assert printed[0]["title"][:20] in table[2]
 
 
 def test_recommend_unknown_playlist(yes_small, tmp_path, capsys):
@@ -117,4 +119,4 @@ def test_recommend_unknown_playlist(yes_small, tmp_path, capsys):
     assert main(["recommend", out, "--dataset-playlist", "nope:1"]) == 2
     assert "playlist 'nope:1' not found" in capsys.readouterr().err
     assert main(["recommend", out, "--tracks", "spotify:track:unknown"]) == 2
-    assert "none of the playlist's tracks is in the model's vocabulary" in capsys.readouterr().err
+    assert "none of the tracks of the --tracks playlist is in the model's vocabulary" in capsys.readouterr().err

@@ -33,22 +33,27 @@ def run(args: argparse.Namespace) -> int:
 
     with trained.dataset.catalog() as catalog:
         if args.dataset_playlist is not None:
-            found = catalog.execute("SELECT row FROM playlists WHERE key = ?", (args.dataset_playlist,)).fetchone()
+            found = catalog.execute(
+                "SELECT row, name FROM playlists WHERE key = ?", (args.dataset_playlist,)
+            ).fetchone()
             if found is None:
                 raise UserError(f"playlist {args.dataset_playlist!r} not found in {trained.dataset.path}")
             sequence = trained.dataset.sequence(found["row"]).tolist()
+            last = trained.dataset.sequence(found["row"], full=True)[-3:].tolist()
+            title = f"playlist {args.dataset_playlist} {found['name']!r}"
             unknown: list[str] = []
         else:
             sequence, unknown = _indices_of(catalog, args.tracks, vocabulary_end)
-        if not any(index > 1 for index in sequence):
-            raise UserError("none of the playlist's tracks is in the model's vocabulary, so there is nothing to continue")
+            last, title = sequence[-3:], "the --tracks playlist"
+        known = sum(index > 1 for index in sequence)
+        if known == 0:
+            raise UserError(f"none of the tracks of {title} is in the model's vocabulary, so there is nothing to continue")
+        header = f"{title}: {len(sequence) + len(unknown)} tracks, {known} in the model's vocabulary; ends with " + "; ".join(
+            f"{row['name']} - {row['artist']}" for row in _tracks(catalog, last).values()
+        )
 
         ranked = top_next_tracks(trained.model, sequence, args.k)
-        marks = ",".join("?" * len(ranked))
-        rows = {
-            row["idx"]: row
-            for row in catalog.execute(f"SELECT idx, uri, name, artist FROM tracks WHERE idx IN ({marks})", [i for i, _ in ranked])
-        }
+        rows = _tracks(catalog, [index for index, _ in ranked])
 
     results = [
         {"rank": rank, "uri": rows[index]["uri"], "title": rows[index]["name"], "artist": rows[index]["artist"], "score": score}
@@ -58,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(orjson.dumps({"recommendations": results, "unknown": unknown}, option=orjson.OPT_INDENT_2).decode() + "\n")
         return 0
 
+    print(header)
     if unknown:
         print(f"skipped {len(unknown)} track(s) not in the model's vocabulary: {', '.join(unknown[:5])}" + (" ..." if len(unknown) > 5 else ""))
     print(f"{'rank':>4}  {'title':<40} {'artist':<28} {'score':>8}")
@@ -82,6 +88,14 @@ def _indices_of(catalog, uris: list[str], vocabulary_end: int) -> tuple[list[int
         else:
             unknown.append(uri)
     return sequence, unknown
+
+
+def _tracks(catalog, indices: list[int]) -> dict:
+    """Return catalog rows by index, in the order of ``indices``."""
+    marks = ",".join("?" * len(indices))
+    query = f"SELECT idx, uri, name, artist FROM tracks WHERE idx IN ({marks})"
+    found = {row["idx"]: row for row in catalog.execute(query, indices)}
+    return {index: found[index] for index in indices if index in found}
 
 
 def _clip(text: str | None, width: int) -> str:

@@ -23,7 +23,7 @@ SCHEDULES = ("cosine", "constant")
 
 @dataclass
 class TrainConfig:
-    """How a model is trained. Each field's ``help`` is shown by ``segue train --help``."""
+    """Settings of the training loop. Each field's ``help`` is shown by ``segue train --help``."""
 
     epochs: int = field(default=10, metadata={"help": "passes over the training playlists"})
     max_steps: int = field(default=0, metadata={"help": "stop after this many optimiser steps in all; 0 for no limit"})
