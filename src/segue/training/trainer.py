@@ -101,6 +101,8 @@ def train(
     run = Path(run)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     device = resolve_device(settings.train.device, local_rank)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)  # NCCL uses the current device of each process
     process = start_process_group(device.type)
     finished = False
     try:
@@ -233,7 +235,9 @@ class _Trainer:
         order = self.train_windows.order(config.seed, self.epoch, config.batch_size)
         bar = tqdm(
             total=batches_per_epoch, initial=self.batch, unit="batch", leave=False,
-            desc=f"epoch {self.epoch + 1}/{config.epochs}", disable=not (self.progress and process.main),
+            desc=f"epoch {self.epoch + 1}/{config.epochs}", mininterval=0.5,
+            # None turns the bar off when standard error is not a terminal, as in logs and CI.
+            disable=None if self.progress and process.main else True,
         )
         windows_done, last_tick, interruption = 0, time.monotonic(), None
         self.model.train()

@@ -23,19 +23,23 @@ class Windows:
     def __init__(self, dataset: Dataset, split: str, max_len: int) -> None:
         self.max_len = max_len
         self.tracks = np.asarray(dataset.tracks)  # whole array in memory: windows are gathered at random
-        offsets = dataset.offsets
         rows = dataset.playlists_in(split)
+        firsts, lasts = dataset.offsets[rows], dataset.offsets[rows + 1]
 
-        starts, ends = [], []
-        for row in rows:
-            first, last = int(offsets[row]), int(offsets[row + 1])
-            for start in range(first, last - 1, max_len):
-                end = min(start + max_len + 1, last)
-                if (self.tracks[start + 1 : end] > OOV).any():
-                    starts.append(start)
-                    ends.append(end)
-        self.starts = np.asarray(starts, dtype=np.int64)
-        self.ends = np.asarray(ends, dtype=np.int64)
+        # Window w of a playlist starts at track w * max_len; a playlist of n tracks has
+        # ceil((n - 1) / max_len) windows, and none when n < 2.
+        counts = np.maximum(lasts - firsts - 1, 0)
+        windows = -(-counts // max_len)
+        owner = np.repeat(np.arange(len(rows)), windows)
+        within = np.arange(len(owner)) - np.repeat(np.cumsum(windows) - windows, windows)
+        starts = firsts[owner] + within * max_len
+        ends = np.minimum(starts + max_len + 1, lasts[owner])
+
+        # Targets of a window are tracks start + 1 .. end - 1; keep windows with one in vocabulary.
+        in_vocabulary = np.concatenate([[0], np.cumsum(self.tracks > OOV)])
+        useful = in_vocabulary[ends] - in_vocabulary[starts + 1] > 0
+        self.starts = starts[useful].astype(np.int64)
+        self.ends = ends[useful].astype(np.int64)
 
     def __len__(self) -> int:
         return len(self.starts)
