@@ -72,12 +72,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict]:
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
     given = _overrides(args)
+    flags = any(given.values())
     if not args.resume:
         settings = load_settings(args.config) if args.config else Settings()
         merged = settings.to_dict()
         for table in merged:
             merged[table].update(given[table])
-        return Settings.from_dict(merged, "settings")
+        if args.config:
+            source = f"{args.config} with command-line flags" if flags else args.config
+        else:
+            source = "command line"
+        return Settings.from_dict(merged, source)
 
     if args.config:
         raise UserError("--config cannot be combined with --resume: a resumed run keeps its settings")
@@ -92,7 +97,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
                     f"settings that may change are {', '.join(sorted(RESUMABLE))}"
                 )
             merged[table][name] = value
-    return Settings.from_dict(merged, "settings")
+    return Settings.from_dict(merged, "command line")
 
 
 def run(args: argparse.Namespace) -> int:
