@@ -43,7 +43,7 @@ def test_config_file_and_flags(cycle_dataset, tmp_path, capsys):
     assert saved.train.lr == 0.02
     assert saved.train.epochs == 1
     assert saved.model.hidden_size == 32
-    assert "completed after" in capsys.readouterr().out
+    assert (tmp_path / "run" / "best.pt").is_file()
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_recommend_prints_songs(yes_small, tmp_path, capsys):
 
     assert main(["recommend", out, "--dataset-playlist", key, "-k", "5"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].startswith(f"playlist {key} ")
+    assert table[0].startswith(f"playlist {key}: ")
     assert "in the model's vocabulary; ends with" in table[0]
     assert table[1].split() == ["rank", "title", "artist", "score"]
     assert printed[0]["title"][:20] in table[2]
@@ -118,5 +118,39 @@ def test_recommend_unknown_playlist(yes_small, tmp_path, capsys):
 
     assert main(["recommend", out, "--dataset-playlist", "nope:1"]) == 2
     assert "playlist 'nope:1' not found" in capsys.readouterr().err
+    assert main(["recommend", out, "--dataset-playlist", "yes:1"]) == 2
+    assert "keys look like 'yes_small:" in capsys.readouterr().err
     assert main(["recommend", out, "--tracks", "spotify:track:unknown"]) == 2
     assert "none of the tracks of the --tracks playlist is in the model's vocabulary" in capsys.readouterr().err
+
+
+def test_recommend_before_validation(yes_small, tmp_path, capsys):
+    # A run stopped before its first validation has last.pt only; recommend falls back to it.
+    out = str(tmp_path / "run")
+    assert main(["train", str(yes_small.path), "--out", out, "--model", "lstm", "--max-steps", "1", *SMALL]) == 0
+    (tmp_path / "run" / "best.pt").unlink()
+    key = str(yes_small.keys[int(yes_small.playlists_in("test")[0])])
+    capsys.readouterr()
+
+    assert main(["recommend", out, "--dataset-playlist", key, "-k", "3", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["recommendations"]) == 3
+
+
+def test_lstm_ignores_memory_settings(cycle_dataset, tmp_path):
+    status = main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--model", "lstm",
+                   "--memory-slots", "1", "--read-heads", "4", "--max-steps", "1", "--quiet"])
+    assert status == 0
+
+
+def test_bloom_width_saved(cycle_dataset, tmp_path):
+    status = main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--model", "lstm",
+                   "--output", "bloom", "--max-steps", "1", "--quiet"])
+    assert status == 0
+    assert load_settings(tmp_path / "run" / "settings.toml").model.bloom_dim == 62 // 4
+
+
+def test_unknown_choice_rejected(cycle_dataset, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--model", "gru"])
+    assert stopped.value.code == 2
+    assert "invalid choice: 'gru'" in capsys.readouterr().err

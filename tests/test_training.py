@@ -130,7 +130,7 @@ def test_corrupted_checkpoint_rejected(cycle_dataset, tmp_path):
     path = tmp_path / "run" / "last.pt"
     path.write_bytes(path.read_bytes()[: 2000])
 
-    with pytest.raises(UserError, match="not a readable Segue checkpoint"):
+    with pytest.raises(UserError, match="not a readable Segue checkpoint: the file is damaged or incomplete"):
         train(cycle_dataset.path, tmp_path / "run", small_settings(epochs=2), resume=True, progress=False)
 
 
@@ -147,7 +147,7 @@ def test_pickled_object_rejected(cycle_dataset, tmp_path):
     train(cycle_dataset.path, tmp_path / "run", small_settings(epochs=1), progress=False)
     torch.save({"format": 1, "payload": threading.Event}, tmp_path / "run" / "last.pt")
 
-    with pytest.raises(UserError, match="not a readable Segue checkpoint"):
+    with pytest.raises(UserError, match="contains Python objects that a safe load rejects"):
         load_checkpoint(tmp_path / "run" / "last.pt")
 
 

@@ -37,10 +37,12 @@ def run(args: argparse.Namespace) -> int:
                 "SELECT row, name FROM playlists WHERE key = ?", (args.dataset_playlist,)
             ).fetchone()
             if found is None:
-                raise UserError(f"playlist {args.dataset_playlist!r} not found in {trained.dataset.path}")
+                example = catalog.execute("SELECT key FROM playlists LIMIT 1").fetchone()
+                hint = f"; keys look like {example['key']!r}" if example else ""
+                raise UserError(f"playlist {args.dataset_playlist!r} not found in {trained.dataset.path}{hint}")
             sequence = trained.dataset.sequence(found["row"]).tolist()
             last = trained.dataset.sequence(found["row"], full=True)[-3:].tolist()
-            title = f"playlist {args.dataset_playlist} {found['name']!r}"
+            title = f"playlist {args.dataset_playlist}" + (f" {found['name']!r}" if found["name"] else "")
             unknown: list[str] = []
         else:
             sequence, unknown = _indices_of(catalog, args.tracks, vocabulary_end)

@@ -11,14 +11,17 @@ import threading
 from pathlib import Path
 
 from segue.errors import UserError
-from segue.models import ModelConfig
+from segue.models import MODEL_NAMES, OUTPUT_NAMES, ModelConfig
 from segue.training import Settings, TrainConfig, load_settings, train
+from segue.training.config import DEVICES, SCHEDULES
 from segue.training.trainer import SETTINGS_FILE
 
 HELP = "train a next-track model (lstm, ntm, mann or hybrid) on a dataset folder"
 
 # Settings that may change when a run resumes; the others would make it a different run.
 RESUMABLE = {"epochs", "max_steps", "patience", "time_budget", "device", "amp", "checkpoint_every"}
+
+CHOICES = {"model": MODEL_NAMES, "output": OUTPUT_NAMES, "schedule": SCHEDULES, "device": DEVICES}
 
 EPILOG = """\
 Settings come from the defaults, then --config FILE (a TOML file with [model] and [train]
@@ -53,6 +56,9 @@ def _add_setting(group, setting: dataclasses.Field) -> None:
     text = f"{setting.metadata['help']} (default: {setting.default if setting.default != '' else 'none'})"
     if isinstance(setting.default, bool):
         group.add_argument(flag, dest=setting.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+    elif setting.name in CHOICES:
+        choices = CHOICES[setting.name]
+        group.add_argument(flag, dest=setting.name, choices=choices, default=None, metavar="{" + ",".join(choices) + "}", help=text)
     else:
         kind = type(setting.default)
         metavar = {int: "N", float: "X"}.get(kind, "TEXT")
@@ -134,9 +140,7 @@ def run(args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
-    if main_process:
-        best = f"{result.best_valid_loss:.4f}" if result.history else "none"
-        print(f"{result.stopped} after {result.step} steps; best validation loss {best}; run in {result.run}")
-        if result.stopped == "interrupted":
-            print(f"continue with: segue train {args.dataset} --out {args.out} --resume")
+    # The trainer logs the summary; only the way to continue is printed here.
+    if main_process and result.stopped == "interrupted":
+        print(f"continue with: segue train {args.dataset} --out {args.out} --resume")
     return 130 if result.stopped == "interrupted" else 0

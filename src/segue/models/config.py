@@ -43,9 +43,9 @@ class ModelConfig:
                 problems.append(f"{name}: must be at least 1, got {getattr(self, name)}")
         if self.shift_range < 0:
             problems.append(f"shift_range: must be at least 0, got {self.shift_range}")
-        elif 2 * self.shift_range + 1 > self.memory_slots:
+        elif 2 * self.shift_range + 1 > self.memory_slots and self.model != "lstm":
             problems.append(f"shift_range: shifts -{self.shift_range}..{self.shift_range} need more than {self.memory_slots} memory slots")
-        if self.read_heads > self.memory_slots:
+        if self.read_heads > self.memory_slots and self.model != "lstm":
             problems.append(f"read_heads: {self.read_heads} heads need at least as many memory slots, got {self.memory_slots}")
         if not 0 <= self.usage_decay <= 1:
             problems.append(f"usage_decay: must be in [0, 1], got {self.usage_decay}")

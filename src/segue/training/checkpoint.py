@@ -55,9 +55,13 @@ def load_checkpoint(path: Path, fingerprint: str | None = None, map_location: st
         raise UserError(f"{path}: checkpoint not found")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, OSError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise UserError(f"{path}: not a readable Segue checkpoint (damaged or incomplete): {reason}") from None
+    except pickle.UnpicklingError:
+        # torch's own message here suggests weights_only=False, which would run arbitrary code.
+        raise UserError(
+            f"{path}: not a readable Segue checkpoint: it contains Python objects that a safe load rejects"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile):
+        raise UserError(f"{path}: not a readable Segue checkpoint: the file is damaged or incomplete") from None
 
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path}: not a Segue checkpoint of format {CHECKPOINT_FORMAT}")

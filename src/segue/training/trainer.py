@@ -125,6 +125,9 @@ class _Trainer:
         if process.main and not resume:
             _create_run_folder(run, force)
             _write_run_info(run, self.dataset, self.fingerprint, process.world_size)
+        if settings.model.output == "bloom" and not settings.model.bloom_dim:
+            # Save the width in use, so the settings still hold if the vocabulary changes.
+            settings.model.bloom_dim = settings.model.resolved_bloom_dim(self.dataset.num_indices)
         if process.main:
             settings.save(run / SETTINGS_FILE)
 
@@ -220,7 +223,9 @@ class _Trainer:
                 metrics.close()
 
         if self.process.main:
-            logger.info("%s after %d steps; best validation loss %.4f", stopped, self.step, self.best_valid_loss)
+            best = f"{self.best_valid_loss:.4f}" if math.isfinite(self.best_valid_loss) else "none yet"
+            steps = f"{self.step} step" + ("" if self.step == 1 else "s")
+            logger.info("%s after %s; best validation loss %s; run in %s", stopped, steps, best, self.run_dir)
         return TrainResult(self.run_dir, stopped, self.step, self.best_valid_loss, self.history)
 
     def _train_epoch(
