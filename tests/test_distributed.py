@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 def run_segue(prefix: list[str], *args: str) -> subprocess.CompletedProcess:
-    # Gloo picks its network interface from the host name unless told; keep it on loopback.
+    # Without GLOO_SOCKET_IFNAME, gloo picks its network interface from the host name.
     environment = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo"}
     return subprocess.run(
         [*prefix, "-m", "segue", *args], capture_output=True, text=True, env=environment, timeout=300
