@@ -11,7 +11,7 @@ import torch
 
 from segue.errors import UserError
 from segue.models import ModelConfig, NextTrackModel
-from segue.training import Settings, TrainingDiverged, load_run, train
+from segue.training import Settings, TrainingDiverged, load_run, top_next_tracks, train
 from segue.training import trainer
 from segue.training.checkpoint import load_checkpoint
 from segue.training.config import TrainConfig, load_settings
@@ -197,3 +197,17 @@ def test_loaded_run_scores_cycle(cycle_dataset, tmp_path):
     tracks = torch.tensor([sequence])
     scores = trained.model.scores_after(tracks, torch.tensor([4]))[0]
     assert int(scores.argmax()) == index["spotify:track:cycle0014"]
+
+
+def test_context_reads_last_tracks(cycle_dataset, tmp_path):
+    train(cycle_dataset.path, tmp_path / "run", small_settings("lstm", max_steps=2), progress=False)
+    model = load_run(tmp_path / "run").model
+    sequence = list(range(2, 40))
+
+    limited = top_next_tracks(model, sequence, k=5, context=12)
+
+    # The same as ranking after the last 12 tracks alone, minus the tracks of the whole sequence.
+    every_track = top_next_tracks(model, sequence[-12:], k=60, exclude_input=False)
+    expected = [(index, score) for index, score in every_track if index not in sequence][:5]
+    assert [index for index, _ in limited] == [index for index, _ in expected]
+    assert [score for _, score in limited] == pytest.approx([score for _, score in expected], abs=1e-6)

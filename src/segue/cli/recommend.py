@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
             f"{row['name']} - {row['artist']}" for row in _tracks(catalog, last).values()
         )
 
-        ranked = top_next_tracks(trained.model, sequence, args.k)
+        ranked = top_next_tracks(trained.model, sequence, args.k, context=trained.settings.train.max_len)
         rows = _tracks(catalog, [index for index, _ in ranked])
 
     results = [

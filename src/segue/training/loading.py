@@ -60,10 +60,17 @@ def load_run(run: str | Path, dataset: str | Path | None = None, checkpoint: str
 
 
 @torch.no_grad()
-def top_next_tracks(model: NextTrackModel, sequence: list[int], k: int, exclude_input: bool = True) -> list[tuple[int, float]]:
-    """Return the k best next tracks after ``sequence`` as (index, log-probability) pairs."""
+def top_next_tracks(
+    model: NextTrackModel, sequence: list[int], k: int, exclude_input: bool = True, context: int | None = None
+) -> list[tuple[int, float]]:
+    """Return the k best next tracks after ``sequence`` as (index, score) pairs.
+
+    With ``context``, the model reads only the last ``context`` tracks, as it did in training
+    windows of that many steps; ``exclude_input`` still leaves out every track of the sequence.
+    """
     tracks = torch.tensor([sequence], dtype=torch.long)
-    scores = model.scores_after(tracks, torch.tensor([len(sequence)]))[0]
+    read = tracks[:, -context:] if context else tracks
+    scores = model.scores_after(read, torch.tensor([read.shape[1]]))[0]
     if exclude_input:
         scores[tracks[0]] = float("-inf")
     k = min(k, int(torch.isfinite(scores).sum()))
