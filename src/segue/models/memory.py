@@ -26,8 +26,10 @@ def content_weights(memory: torch.Tensor, keys: torch.Tensor, strength: torch.Te
     returns (B, H, N).
     """
     dot = torch.einsum("bhm,bnm->bhn", keys, memory)
-    norms = keys.norm(dim=-1, keepdim=True) * memory.norm(dim=-1).unsqueeze(1)  # (B, H, N)
-    similarity = dot / (norms + _EPS)
+    # Norms from sums of squares: unlike norm(), their backward pass needs no masking of zeros.
+    key_norms = (keys.square().sum(dim=-1, keepdim=True) + _EPS**2).sqrt()  # (B, H, 1)
+    slot_norms = (memory.square().sum(dim=-1) + _EPS**2).sqrt().unsqueeze(1)  # (B, 1, N)
+    similarity = dot / (key_norms * slot_norms + _EPS)
     return F.softmax(strength.unsqueeze(-1) * similarity, dim=-1)
 
 
@@ -59,8 +61,8 @@ def sharpen(weights: torch.Tensor, gamma: torch.Tensor) -> torch.Tensor:
 
     Graves et al. 2014, section 3.3.2, equation (9). ``gamma`` is (B, H).
     """
-    powered = (weights + _EPS) ** gamma.unsqueeze(-1)
-    return powered / powered.sum(dim=-1, keepdim=True)
+    # w**gamma / sum(w**gamma) is a softmax of gamma * log(w), which is one fused, stable call.
+    return F.softmax(gamma.unsqueeze(-1) * torch.log(weights + _EPS), dim=-1)
 
 
 def read(memory: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -79,7 +81,11 @@ def erase_and_add(memory: torch.Tensor, weights: torch.Tensor, erase: torch.Tens
     (B, H, N); ``erase`` (values in [0, 1]) and ``add`` are (B, H, M).
     """
     keep = 1 - weights.unsqueeze(-1) * erase.unsqueeze(2)  # (B, H, N, M)
-    erased = memory * keep.prod(dim=1)
+    # A product by multiplication in a loop: the backward pass of prod() costs far more, because it
+    # has to handle factors of zero, and there are only a few heads.
+    erased = memory
+    for head in range(keep.shape[1]):
+        erased = erased * keep[:, head]
     return erased + torch.einsum("bhn,bhm->bnm", weights, add)
 
 
