@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import os
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -143,4 +144,14 @@ def run(args: argparse.Namespace) -> int:
     # The trainer logs the summary; only the way to continue is printed here.
     if main_process and result.stopped == "interrupted":
         print(f"continue with: segue train {args.dataset} --out {args.out} --resume")
-    return 130 if result.stopped == "interrupted" else 0
+    status = 130 if result.stopped == "interrupted" else 0
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # Limitation: with gloo (torch 2.13), a process now and then aborts during interpreter
+        # shutdown ("terminate called without an active exception") after the process group is
+        # gone and all files are written. Leaving without that shutdown avoids it.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    return status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -104,12 +105,17 @@ def train(
     if device.type == "cuda":
         torch.cuda.set_device(device)  # NCCL uses the current device of each process
     process = start_process_group(device.type)
-    finished = False
+    finished, trainer = False, None
     try:
-        result = _Trainer(dataset_path, run, settings, device, process, resume, force, progress, stop, on_step).run()
+        trainer = _Trainer(dataset_path, run, settings, device, process, resume, force, progress, stop, on_step)
+        result = trainer.run()
         finished = True
         return result
     finally:
+        # Free the DistributedDataParallel wrapper before its process group: gloo threads that
+        # still hold its buffers when the interpreter shuts down make the process abort.
+        trainer = None
+        gc.collect()
         stop_process_group(finished)
 
 
