@@ -37,12 +37,12 @@ def test_two_processes_match_one(cycle_dataset, tmp_path):
             sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
             "--master-addr", "127.0.0.1", "--master-port", str(free_port()),
         ]
-        two = run_segue(torchrun, "train", str(cycle_dataset.path), "--out", str(tmp_path / "two"), "--force", *SETTINGS)
-        if "address already in use" not in two.stderr.lower():
+        distributed = run_segue(torchrun, "train", str(cycle_dataset.path), "--out", str(tmp_path / "two"), "--force", *SETTINGS)
+        if "address already in use" not in distributed.stderr.lower():
             break
-    assert two.returncode == 0, two.stderr
-    one = run_segue([sys.executable], "train", str(cycle_dataset.path), "--out", str(tmp_path / "one"), *SETTINGS)
-    assert one.returncode == 0, one.stderr
+    assert distributed.returncode == 0, distributed.stderr
+    alone = run_segue([sys.executable], "train", str(cycle_dataset.path), "--out", str(tmp_path / "one"), *SETTINGS)
+    assert alone.returncode == 0, alone.stderr
 
     single = torch.load(tmp_path / "one" / "last.pt", weights_only=True)
     double = torch.load(tmp_path / "two" / "last.pt", weights_only=True)
@@ -52,4 +52,4 @@ def test_two_processes_match_one(cycle_dataset, tmp_path):
     assert abs(double["history"][0]["valid_loss"] - single["history"][0]["valid_loss"]) < 1e-4
     assert '"processes": 2' in (tmp_path / "two" / "run.json").read_text()
     # Only the main process logs the summary line.
-    assert two.stderr.count("completed after 16 steps") == 1
+    assert distributed.stderr.count("completed after 16 steps") == 1

@@ -167,8 +167,8 @@ def test_nan_loss_keeps_last_checkpoint(cycle_dataset, tmp_path, monkeypatch):
     monkeypatch.setattr(NextTrackModel, "loss", loss_turning_nan)
     with pytest.raises(TrainingDiverged, match="training loss became nan at epoch 2"):
         train(cycle_dataset.path, tmp_path / "run", settings, resume=True, progress=False)
-    kept = weights(tmp_path / "run")
-    assert all(torch.equal(good[key], kept[key]) for key in good)
+    after_failure = weights(tmp_path / "run")
+    assert all(torch.equal(good[key], after_failure[key]) for key in good)
 
 
 def test_existing_run_needs_force(cycle_dataset, tmp_path):

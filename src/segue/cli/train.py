@@ -68,25 +68,25 @@ def _add_setting(group, setting: dataclasses.Field) -> None:
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict]:
     """Return the settings given as flags, by table."""
-    given: dict[str, dict] = {"model": {}, "train": {}}
+    flags: dict[str, dict] = {"model": {}, "train": {}}
     for table, kind in (("model", ModelConfig), ("train", TrainConfig)):
         for setting in dataclasses.fields(kind):
             value = getattr(args, setting.name)
             if value is not None:
-                given[table][setting.name] = value
-    return given
+                flags[table][setting.name] = value
+    return flags
 
 
 def resolve_settings(args: argparse.Namespace) -> Settings:
-    given = _overrides(args)
-    flags = any(given.values())
+    overrides = _overrides(args)
+    any_flags = any(overrides.values())
     if not args.resume:
         settings = load_settings(args.config) if args.config else Settings()
         merged = settings.to_dict()
         for table in merged:
-            merged[table].update(given[table])
+            merged[table].update(overrides[table])
         if args.config:
-            source = f"{args.config} with command-line flags" if flags else args.config
+            source = f"{args.config} with command-line flags" if any_flags else args.config
         else:
             source = "command line"
         return Settings.from_dict(merged, source)
@@ -96,7 +96,7 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
     saved = load_settings(Path(args.out) / SETTINGS_FILE)
     merged = saved.to_dict()
     for table in merged:
-        for name, value in given[table].items():
+        for name, value in overrides[table].items():
             if name not in RESUMABLE and value != merged[table][name]:
                 flag = "--" + name.replace("_", "-")
                 raise UserError(

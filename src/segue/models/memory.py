@@ -45,8 +45,8 @@ def interpolate(content: torch.Tensor, previous: torch.Tensor, gate: torch.Tenso
 def shift(weights: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     """Rotate weights by a circular convolution with a shift distribution.
 
-    Graves et al. 2014, section 3.3.2, equation (8). ``kernel`` is (B, H, 2s + 1) and holds the
-    probabilities of shifts ``-s .. s``; a shift past either end of memory wraps around.
+    Graves et al. 2014, section 3.3.2, equation (8). ``kernel`` is (B, H, 2s + 1) and contains
+    the probabilities of shifts ``-s .. s``. A shift past either end of memory wraps around.
     """
     reach = kernel.shape[-1] // 2
     shifted = torch.zeros_like(weights)
@@ -119,6 +119,16 @@ def clear_least_used(memory: torch.Tensor, usage: torch.Tensor) -> torch.Tensor:
     slot = usage.argmin(dim=-1)  # (B,)
     keep = torch.ones_like(usage).scatter_(-1, slot.unsqueeze(-1), 0.0)
     return memory * keep.unsqueeze(-1)
+
+
+def lrua_write(memory: torch.Tensor, usage: torch.Tensor, weights: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """Clear the least-used slot, then add each head's key with its write weights.
+
+    Santoro et al. 2016, section 3.2: a MANN head writes the key it reads with. ``usage`` is the
+    previous step's (B, N), ``weights`` (B, H, N) and ``keys`` (B, H, M).
+    """
+    cleared = clear_least_used(memory, usage)
+    return cleared + torch.einsum("bhn,bhm->bnm", weights, keys)
 
 
 def update_usage(usage: torch.Tensor, read_weights: torch.Tensor, write_weights: torch.Tensor, decay: float) -> torch.Tensor:

@@ -13,10 +13,10 @@ from segue.models.heads import NTMAddressing, WriteVectors
 class NTMCore(SequenceCore):
     """An LSTM controller with an N x M memory, R read heads and W write heads.
 
-    Each step the controller reads the track and the previous reads (section 2), the write heads
-    address memory with the full pipeline of section 3.3 and erase then add (section 3.2), and
-    the read heads address the updated memory (section 3.1). Writing before reading lets the
-    current track be read back at once. Features are the controller output and the reads.
+    Each step, the controller reads the track and the previous reads (section 2). The write heads
+    then address memory with the full pipeline of section 3.3 and erase, then add (section 3.2).
+    Last, the read heads address the updated memory (section 3.1), so the current track can be
+    read back at once. Features are the controller output and the reads.
 
     State: controller ``h`` and ``c`` (B, hidden), memory (B, N, M), read weights (B, R, N),
     write weights (B, W, N) and reads (B, R * M).

@@ -66,7 +66,7 @@ def top_next_tracks(
     """Return the k best next tracks after ``sequence`` as (index, score) pairs.
 
     With ``context``, the model reads only the last ``context`` tracks, as it did in training
-    windows of that many steps; ``exclude_input`` still leaves out every track of the sequence.
+    windows of that many steps. ``exclude_input`` still leaves out every track of the sequence.
     """
     tracks = torch.tensor([sequence], dtype=torch.long)
     read = tracks[:, -context:] if context else tracks

@@ -22,7 +22,8 @@ class Windows:
 
     def __init__(self, dataset: Dataset, split: str, max_len: int) -> None:
         self.max_len = max_len
-        self.tracks = np.asarray(dataset.tracks)  # whole array in memory: windows are gathered at random
+        # A view, not a copy: a memory-mapped dataset stays mapped, so both splits share its pages.
+        self.tracks = np.asarray(dataset.tracks)
         rows = dataset.playlists_in(split)
         firsts, lasts = dataset.offsets[rows], dataset.offsets[rows + 1]
 
@@ -36,8 +37,11 @@ class Windows:
         ends = np.minimum(starts + max_len + 1, lasts[owner])
 
         # Targets of a window are tracks start + 1 .. end - 1; keep windows with one in vocabulary.
-        in_vocabulary = np.concatenate([[0], np.cumsum(self.tracks > OOV)])
-        useful = in_vocabulary[ends] - in_vocabulary[starts + 1] > 0
+        # reduceat over the (start + 1, end) pairs ORs each window's targets; the appended False
+        # lets an end equal the array's length.
+        in_vocabulary = np.append(self.tracks > OOV, False)
+        bounds = np.stack([starts + 1, ends], axis=1).ravel()
+        useful = np.logical_or.reduceat(in_vocabulary, bounds)[::2] if len(bounds) else np.zeros(0, dtype=bool)
         self.starts = starts[useful].astype(np.int64)
         self.ends = ends[useful].astype(np.int64)
 
