@@ -52,7 +52,7 @@ def test_config_file_and_flags(cycle_dataset, tmp_path, capsys):
         ("[model]\nmodle = 'mann'\n", "[model]: unknown setting 'modle'"),
         ("[train]\nlr = 'fast'\n", "[train]: lr: expected float, got 'fast'"),
         ("[train]\nepochs = 0\n", "invalid settings: [train] epochs: must be at least 1, got 0"),
-        ("[model]\nmodel = 'gru'\n", "unknown model 'gru'"),
+        ("[model]\nmodel = 'rnn'\n", "unknown model 'rnn'"),
         ("[optimizer]\nlr = 1\n", "unknown table [optimizer]"),
         ("[train\n", "invalid TOML"),
     ],
@@ -78,6 +78,27 @@ def test_resume_rejects_changed_setting(cycle_dataset, tmp_path, capsys):
 
     assert status == 2
     assert "--lr cannot change when resuming: the run was trained with 0.001" in capsys.readouterr().err
+
+
+def test_resume_keeps_holdout(cycle_dataset, tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert main(["train", str(cycle_dataset.path), "--out", out, "--holdout", "last", "--max-steps", "2", *SMALL]) == 0
+    assert load_settings(tmp_path / "run" / "settings.toml").train.holdout == "last"
+
+    status = main(["train", str(cycle_dataset.path), "--out", out, "--resume", "--holdout", "playlists"])
+
+    assert status == 2
+    assert "--holdout cannot change when resuming: the run was trained with 'last'" in capsys.readouterr().err
+
+
+def test_unknown_holdout_in_config(cycle_dataset, tmp_path, capsys):
+    config = tmp_path / "bad.toml"
+    config.write_text("[train]\nholdout = 'first'\n")
+
+    status = main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--config", str(config)])
+
+    assert status == 2
+    assert "[train] holdout: unknown holdout 'first'; expected one of playlists, last" in capsys.readouterr().err
 
 
 def test_resume_without_run(cycle_dataset, tmp_path, capsys):
@@ -151,6 +172,6 @@ def test_bloom_width_saved(cycle_dataset, tmp_path):
 
 def test_unknown_choice_rejected(cycle_dataset, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
-        main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--model", "gru"])
+        main(["train", str(cycle_dataset.path), "--out", str(tmp_path / "run"), "--model", "rnn"])
     assert stopped.value.code == 2
-    assert "invalid choice: 'gru'" in capsys.readouterr().err
+    assert "invalid choice: 'rnn'" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from segue.data import Dataset
+from segue.data.holdout import held_out_sequences
 from segue.models import ModelConfig, NextTrackModel
 from segue.training import Settings, train
 from segue.training.config import TrainConfig
@@ -57,7 +58,8 @@ def test_loss_falls_on_mpd_sample(mpd_sample, tmp_path):
     )
     torch.manual_seed(settings.train.seed)
     untrained = NextTrackModel(settings.model, mpd_sample.num_indices)
-    before = validate(untrained, Windows(mpd_sample, "valid", 30), 64, torch.device("cpu"), Process())
+    valid_windows = Windows(held_out_sequences(mpd_sample, "playlists", "valid"), 30)
+    before = validate(untrained, valid_windows, 64, torch.device("cpu"), Process())
 
     result = train(mpd_sample.path, tmp_path / "run", settings, progress=False)
 

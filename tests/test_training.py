@@ -47,9 +47,10 @@ def test_run_folder_contents(cycle_dataset, tmp_path):
 def test_steps_per_epoch_count(cycle_dataset, tmp_path):
     # 200 playlists of 5 to 29 tracks are each one window of at most 13 tracks or two or three.
     result = train(cycle_dataset.path, tmp_path / "run", small_settings(epochs=1), progress=False)
+    from segue.data.holdout import training_sequences
     from segue.training.windows import Windows
 
-    windows = Windows(cycle_dataset, "train", 12)
+    windows = Windows(training_sequences(cycle_dataset, "playlists"), 12)
     assert result.step == math.ceil(len(windows) / 16)
     assert all(1 <= end - start <= 13 for start, end in zip(windows.starts, windows.ends))
 
@@ -211,3 +212,13 @@ def test_context_reads_last_tracks(cycle_dataset, tmp_path):
     expected = [(index, score) for index, score in every_track if index not in sequence][:5]
     assert [index for index, _ in limited] == [index for index, _ in expected]
     assert [score for _, score in limited] == pytest.approx([score for _, score in expected], abs=1e-6)
+
+
+def test_last_holdout_learns_cycle(cycle_dataset, tmp_path):
+    # Leave-one-out on the cycle: each playlist's second-last track is its validation target.
+    settings = small_settings("lstm", epochs=12, lr=2e-2, patience=0, holdout="last")
+    settings.model.dropout = 0.0
+    result = train(cycle_dataset.path, tmp_path / "run", settings, progress=False)
+
+    assert load_settings(tmp_path / "run" / "settings.toml").train.holdout == "last"
+    assert result.history[-1]["valid_hr10"] > 0.9

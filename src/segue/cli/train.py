@@ -11,18 +11,21 @@ import sys
 import threading
 from pathlib import Path
 
+from segue.data.holdout import HOLDOUTS
 from segue.errors import UserError
-from segue.models import MODEL_NAMES, OUTPUT_NAMES, ModelConfig
+from segue.models import BASELINE_NAMES, MODEL_NAMES, OUTPUT_NAMES, ModelConfig
+from segue.scorers.runs import fit_baseline
 from segue.training import Settings, TrainConfig, load_settings, train
 from segue.training.config import DEVICES, SCHEDULES
 from segue.training.trainer import SETTINGS_FILE
 
-HELP = "train a next-track model (lstm, ntm, mann or hybrid) on a dataset folder"
+HELP = "train a next-track model (lstm, gru, sasrec, ntm, mann or hybrid) or fit a baseline (pop, itemknn, markov, sknn)"
 
-# Settings that may change when a run resumes; the others would make it a different run.
+# Settings that may change when a run resumes; the others, holdout among them, would make it a
+# different run.
 RESUMABLE = {"epochs", "max_steps", "patience", "time_budget", "device", "amp", "checkpoint_every"}
 
-CHOICES = {"model": MODEL_NAMES, "output": OUTPUT_NAMES, "schedule": SCHEDULES, "device": DEVICES}
+CHOICES = {"model": MODEL_NAMES, "output": OUTPUT_NAMES, "schedule": SCHEDULES, "device": DEVICES, "holdout": HOLDOUTS}
 
 EPILOG = """\
 Settings come from the defaults, then --config FILE (a TOML file with [model] and [train]
@@ -48,11 +51,11 @@ def add_parser(subcommands) -> None:
     for title, kind in (("model settings", ModelConfig), ("training settings", TrainConfig)):
         group = parser.add_argument_group(title)
         for setting in dataclasses.fields(kind):
-            _add_setting(group, setting)
+            add_setting(group, setting)
     parser.set_defaults(run=run)
 
 
-def _add_setting(group, setting: dataclasses.Field) -> None:
+def add_setting(group, setting: dataclasses.Field) -> None:
     flag = "--" + setting.name.replace("_", "-")
     text = f"{setting.metadata['help']} (default: {setting.default if setting.default != '' else 'none'})"
     if isinstance(setting.default, bool):
@@ -113,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and not (Path(args.out) / SETTINGS_FILE).is_file():
         raise UserError(f"{args.out}: no run to resume ({SETTINGS_FILE} not found)")
     settings = resolve_settings(args)
+    if settings.model.model in BASELINE_NAMES:
+        if args.resume:
+            raise UserError(f"{settings.model.model} is fitted in one pass: there is nothing to resume; fit it again with --force")
+        fit_baseline(args.dataset, args.out, settings, force=args.force, progress=not args.quiet)
+        return 0
 
     main_process = int(os.environ.get("RANK", "0")) == 0
     if not main_process:

@@ -1,6 +1,6 @@
-"""Next-track models: an LSTM, the NTM, MANN with LRUA, and their hybrid."""
+"""Next-track models: the NTM, MANN with LRUA and their hybrid, and the LSTM, GRU and SASRec baselines."""
 
-from segue.models.config import MODEL_NAMES, OUTPUT_NAMES, ModelConfig
+from segue.models.config import BASELINE_NAMES, MODEL_NAMES, NEURAL_MODEL_NAMES, OUTPUT_NAMES, ModelConfig
 from segue.models.model import NextTrackModel
 
-__all__ = ["MODEL_NAMES", "OUTPUT_NAMES", "ModelConfig", "NextTrackModel"]
+__all__ = ["BASELINE_NAMES", "MODEL_NAMES", "NEURAL_MODEL_NAMES", "OUTPUT_NAMES", "ModelConfig", "NextTrackModel"]

@@ -10,17 +10,23 @@ from segue.models.bloom import bloom_positions
 from segue.models.config import ModelConfig
 from segue.models.core import SequenceCore, State
 from segue.models.embeddings import TrackEmbedding
+from segue.models.gru import GRUCore
 from segue.models.hybrid import HybridCore
 from segue.models.lstm import LSTMCore
 from segue.models.mann import MANNCore
 from segue.models.ntm import NTMCore
 from segue.models.outputs import OutputLayer
+from segue.models.sasrec import SASRecCore
 
 
 def build_core(config: ModelConfig) -> SequenceCore:
     c = config
     if c.model == "lstm":
         return LSTMCore(c.embedding_dim, c.hidden_size, c.layers, c.dropout)
+    if c.model == "gru":
+        return GRUCore(c.embedding_dim, c.hidden_size, c.layers, c.dropout)
+    if c.model == "sasrec":
+        return SASRecCore(c.embedding_dim, c.hidden_size, c.layers, c.attention_heads, c.max_positions, c.dropout)
     if c.model == "ntm":
         return NTMCore(c.embedding_dim, c.hidden_size, c.memory_slots, c.memory_width, c.read_heads, c.write_heads, c.shift_range)
     if c.model == "mann":

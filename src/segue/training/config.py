@@ -13,6 +13,7 @@ from pathlib import Path
 
 import tomli_w
 
+from segue.data.holdout import HOLDOUTS
 from segue.data.tables import parse_duration
 from segue.errors import UserError
 from segue.models import ModelConfig
@@ -40,6 +41,13 @@ class TrainConfig:
     device: str = field(default="auto", metadata={"help": "auto (cuda when available), cpu or cuda"})
     amp: bool = field(default=True, metadata={"help": "mixed precision (bfloat16) on CUDA; ignored on CPU"})
     checkpoint_every: int = field(default=0, metadata={"help": "also save the last checkpoint every this many steps; 0 saves once per epoch"})
+    holdout: str = field(
+        default="playlists",
+        metadata={
+            "help": "what is held out for validation and test: playlists (whole valid and test playlists) "
+            "or last (each playlist's last two tracks, leave-one-out)"
+        },
+    )
 
     def time_budget_seconds(self) -> float | None:
         return parse_duration(self.time_budget) if self.time_budget else None
@@ -59,6 +67,8 @@ class TrainConfig:
             problems.append(f"schedule: unknown schedule {self.schedule!r}; expected one of {', '.join(SCHEDULES)}")
         if self.device not in DEVICES:
             problems.append(f"device: unknown device {self.device!r}; expected one of {', '.join(DEVICES)}")
+        if self.holdout not in HOLDOUTS:
+            problems.append(f"holdout: unknown holdout {self.holdout!r}; expected one of {', '.join(HOLDOUTS)}")
         if self.time_budget:
             try:
                 self.time_budget_seconds()
@@ -91,6 +101,12 @@ class Settings:
 
     def check(self, source: str) -> None:
         problems = [f"[model] {p}" for p in self.model.validate()] + [f"[train] {p}" for p in self.train.validate()]
+        if self.model.model == "sasrec" and self.model.max_positions < self.train.max_len:
+            # A training window has max_len input steps, and each needs its own position embedding.
+            problems.append(
+                f"[model] max_positions: {self.model.max_positions} must be at least [train] max_len "
+                f"({self.train.max_len}) for sasrec; raise max_positions or lower max_len"
+            )
         if problems:
             raise UserError(f"{source}: invalid settings: " + "; ".join(problems))
 

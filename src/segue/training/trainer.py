@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from segue import __version__
 from segue.data.dataset import OOV, Dataset
+from segue.data.holdout import held_out_sequences, split_label, training_sequences
 from segue.errors import UserError
 from segue.models import NextTrackModel
 from segue.training.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint, vocabulary_fingerprint
@@ -129,20 +130,29 @@ class _Trainer:
         self.fingerprint = vocabulary_fingerprint(self.dataset)
         checkpoint = load_checkpoint(run / LAST, self.fingerprint) if resume else None
         if process.main and not resume:
-            _create_run_folder(run, force)
-            _write_run_info(run, self.dataset, self.fingerprint, process.world_size)
+            create_run_folder(run, force)
+            write_run_info(run, self.dataset, self.fingerprint, process.world_size)
         if settings.model.output == "bloom" and not settings.model.bloom_dim:
             # Save the width in use, so the settings still hold if the vocabulary changes.
             settings.model.bloom_dim = settings.model.resolved_bloom_dim(self.dataset.num_indices)
         if process.main:
             settings.save(run / SETTINGS_FILE)
 
-        self.train_windows = Windows(self.dataset, "train", config.max_len)
-        self.valid_windows = Windows(self.dataset, "valid", config.max_len)
+        holdout = config.holdout
+        self.train_windows = Windows(training_sequences(self.dataset, holdout), config.max_len)
+        self.valid_windows = Windows(
+            held_out_sequences(self.dataset, holdout, "valid"), config.max_len, last_target_only=holdout == "last"
+        )
         if len(self.train_windows) == 0:
-            raise UserError(f"{dataset_path}: the training split has no playlist with an in-vocabulary next track")
+            raise UserError(
+                f"{dataset_path}: nothing to train on with --holdout {holdout}: "
+                "no training sequence has an in-vocabulary next track"
+            )
         if len(self.valid_windows) == 0:
-            logger.warning("the validation split is empty: no validation metrics and no early stopping")
+            logger.warning(
+                "no in-vocabulary validation targets (%s): no validation metrics and no early stopping",
+                split_label(holdout, "valid"),
+            )
 
         # Every process builds the same initial weights; dropout then draws from its own stream.
         torch.manual_seed(config.seed)
@@ -372,7 +382,8 @@ def _adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=lr)
 
 
-def _create_run_folder(run: Path, force: bool) -> None:
+def create_run_folder(run: Path, force: bool) -> None:
+    """Create an empty run folder; ``force`` replaces an earlier run folder, and nothing else."""
     if run.exists() and not run.is_dir():
         raise UserError(f"{run}: exists and is not a folder; choose another --out")
     if run.is_dir() and any(run.iterdir()):
@@ -384,7 +395,8 @@ def _create_run_folder(run: Path, force: bool) -> None:
     run.mkdir(parents=True, exist_ok=True)
 
 
-def _write_run_info(run: Path, dataset: Dataset, fingerprint: str, world_size: int) -> None:
+def write_run_info(run: Path, dataset: Dataset, fingerprint: str, world_size: int, extra: dict | None = None) -> None:
+    """Write ``run.json``: where the run's data came from and what it ran with."""
     info = {
         "format": 1,
         "dataset": str(dataset.path.resolve()),
@@ -395,6 +407,7 @@ def _write_run_info(run: Path, dataset: Dataset, fingerprint: str, world_size: i
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
         "processes": world_size,
+        **(extra or {}),
     }
     temporary = run / (RUN_INFO + ".tmp")
     temporary.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))

@@ -19,8 +19,9 @@ _SCORE_CELLS = 2**26
 def validate(model: NextTrackModel, windows: Windows, batch_size: int, device: torch.device, process: Process) -> dict:
     """Return the mean loss, accuracy (top-1) and HR@10 over in-vocabulary targets.
 
-    Every step of every window counts once; OOV targets are left out, as in training. Rankings
-    cover the whole vocabulary, tracks already in the playlist included.
+    Every step of every window counts once, or only each window's final step when the windows
+    are ``last_only``; OOV targets are left out, as in training. Rankings cover the whole
+    vocabulary, tracks already in the playlist included.
     """
     was_training = model.training
     model.eval()
@@ -30,10 +31,15 @@ def validate(model: NextTrackModel, windows: Windows, batch_size: int, device: t
 
     mine = torch.arange(len(windows))[process.rank :: process.world_size].numpy()
     for begin in range(0, len(mine), batch_size):
-        tokens = windows.batch(mine[begin : begin + batch_size]).to(device)
+        batch = mine[begin : begin + batch_size]
+        tokens = windows.batch(batch).to(device)
         features, _ = model(tokens[:, :-1])
         targets = tokens[:, 1:]
         keep = targets > OOV
+        if windows.last_only:
+            # The earlier steps of these windows are training data under the last holdout.
+            final = torch.from_numpy(windows.ends[batch] - windows.starts[batch] - 2).to(device)
+            keep &= torch.arange(targets.shape[1], device=device) == final[:, None]
         features, targets = features[keep], targets[keep]
 
         totals[0] += model.output.loss(features, targets, embedding).double()

@@ -1,4 +1,4 @@
-"""Training windows: playlists cut into runs of ``max_len`` steps, batched and padded."""
+"""Training windows: sequences cut into runs of ``max_len`` steps, batched and padded."""
 
 from __future__ import annotations
 
@@ -7,31 +7,46 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 
-from segue.data.dataset import OOV, PAD, Dataset
+from segue.data.dataset import OOV, PAD
+from segue.data.holdout import Sequences
 
 
 class Windows:
-    """The windows of one split of a dataset.
+    """The windows of a set of sequences, such as those that ``segue.data.holdout`` selects.
 
-    A playlist of n tracks has n - 1 next-track steps. Window w starts at track ``w * max_len``
+    A sequence of n tracks has n - 1 next-track steps. Window w starts at track ``w * max_len``
     and holds up to ``max_len + 1`` tracks, so consecutive windows share one track and every step
     is in exactly one window. Each window is its own episode: the model's state, memory included,
     starts fresh, and nothing carries across windows. Windows with no in-vocabulary target are
     dropped because they add nothing to the loss.
+
+    With ``last_target_only``, each sequence gives one window, its last ``max_len + 1`` tracks,
+    and only the window's final target counts (``last_only`` is then True). This is validation
+    and test under the ``last`` holdout, whose earlier steps are training data. Sequences whose
+    final track is OOV, or that have no step, give no window.
     """
 
-    def __init__(self, dataset: Dataset, split: str, max_len: int) -> None:
+    def __init__(self, sequences: Sequences, max_len: int, last_target_only: bool = False) -> None:
         self.max_len = max_len
-        # A view, not a copy: a memory-mapped dataset stays mapped, so both splits share its pages.
-        self.tracks = np.asarray(dataset.tracks)
-        rows = dataset.playlists_in(split)
-        firsts, lasts = dataset.offsets[rows], dataset.offsets[rows + 1]
+        self.last_only = last_target_only
+        # A view, not a copy: a memory-mapped dataset stays mapped, so all windows share its pages.
+        self.tracks = np.asarray(sequences.tracks)
+        firsts = np.asarray(sequences.starts, dtype=np.int64)
+        lasts = np.asarray(sequences.ends, dtype=np.int64)
+        if last_target_only:
+            starts, ends = self._last_windows(firsts, lasts)
+        else:
+            starts, ends = self._all_windows(firsts, lasts)
+        self.starts = starts
+        self.ends = ends
 
-        # Window w of a playlist starts at track w * max_len; a playlist of n tracks has
+    def _all_windows(self, firsts: np.ndarray, lasts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        max_len = self.max_len
+        # Window w of a sequence starts at track w * max_len; a sequence of n tracks has
         # ceil((n - 1) / max_len) windows, and none when n < 2.
         counts = np.maximum(lasts - firsts - 1, 0)
         windows = -(-counts // max_len)
-        owner = np.repeat(np.arange(len(rows)), windows)
+        owner = np.repeat(np.arange(len(firsts)), windows)
         within = np.arange(len(owner)) - np.repeat(np.cumsum(windows) - windows, windows)
         starts = firsts[owner] + within * max_len
         ends = np.minimum(starts + max_len + 1, lasts[owner])
@@ -42,8 +57,19 @@ class Windows:
         in_vocabulary = np.append(self.tracks > OOV, False)
         bounds = np.stack([starts + 1, ends], axis=1).ravel()
         useful = np.logical_or.reduceat(in_vocabulary, bounds)[::2] if len(bounds) else np.zeros(0, dtype=bool)
-        self.starts = starts[useful].astype(np.int64)
-        self.ends = ends[useful].astype(np.int64)
+        return starts[useful], ends[useful]
+
+    def _last_windows(self, firsts: np.ndarray, lasts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        has_step = lasts - firsts >= 2
+        firsts, lasts = firsts[has_step], lasts[has_step]
+        useful = self.tracks[lasts - 1] > OOV
+        starts = np.maximum(firsts, lasts - self.max_len - 1)
+        return starts[useful], lasts[useful]
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Tracks per window: one more than its steps."""
+        return self.ends - self.starts
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -65,7 +91,7 @@ class Windows:
         """
         rng = np.random.default_rng([seed, epoch])
         order = rng.permutation(len(self))
-        lengths = self.ends - self.starts
+        lengths = self.lengths
         pool = 64 * batch_size
         for begin in range(0, len(order), pool):
             chunk = order[begin : begin + pool]
