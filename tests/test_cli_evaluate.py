@@ -21,13 +21,15 @@ def test_evaluate_prints_a_table(markov_run, capsys):
     assert main(["evaluate", str(markov_run), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "markov on the test playlists of" in out
-    assert "hr@10" in out and "100.00%" in out
+    assert "hr@10" in out
+    assert "100.00%" in out
 
 
 def test_evaluate_json_has_every_figure(markov_run, capsys):
     assert main(["evaluate", str(markov_run), "--json", "--quiet", "-k", "5", "20"]) == 0
     result = orjson.loads(capsys.readouterr().out)
-    assert result["protocol"] == "next" and result["model"] == "markov"
+    assert result["protocol"] == "next"
+    assert result["model"] == "markov"
     assert set(result["all"]) == {
         "accuracy", "hr@5", "mrr@5", "ndcg@5", "hr@20", "mrr@20", "ndcg@20",
         "coverage@5", "popularity_bias@5", "coverage@20", "popularity_bias@20",
@@ -51,7 +53,7 @@ def test_protocol_must_match_the_holdout(markov_run, capsys):
     assert "needs a run trained with --holdout last" in capsys.readouterr().err
 
 
-def test_evaluate_rejects_a_folder_that_is_not_a_run(tmp_path, capsys):
+def test_evaluate_rejects_non_run_folder(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "not a Segue run folder" in capsys.readouterr().err
 
@@ -70,12 +72,15 @@ def test_compare_writes_every_file(cycle_dataset, tmp_path):
         "test_accuracy", "hr@10", "mrr@10", "ndcg@10", "in_vocabulary_hr@10", "coverage@10", "popularity_bias@10",
         "test_targets",
     ]
-    assert rows[0]["steps"] == "15" and rows[0]["stopped"] == "max steps"
+    assert rows[0]["steps"] == "15"
+    assert rows[0]["stopped"] == "max steps"
     assert float(rows[3]["hr@10"]) == 1.0
-    assert rows[2]["train_loss"] == "nan" and float(rows[0]["train_loss"]) > 0
+    assert rows[2]["train_loss"] == "nan"
+    assert float(rows[0]["train_loss"]) > 0
 
     table = (out / "results.md").read_text()
-    assert "| lstm (2) |" in table and "| markov (1) |" in table
+    assert "| lstm (2) |" in table
+    assert "| markov (1) |" in table
     for image in ("learning_curves.png", "metrics.png"):
         assert (out / image).read_bytes().startswith(PNG_SIGNATURE)
 

@@ -1,4 +1,4 @@
-"""The evaluation protocols on tiny hand-made playlists with answers worked out by hand."""
+"""The evaluation protocols on tiny hand-made playlists, with results worked out by hand."""
 
 import math
 
@@ -37,7 +37,7 @@ PLAYLISTS = sequences_of([2, 3, 4, 2], [5, 1, 6])
 NO_COUNTS = torch.ones(8, dtype=torch.long)
 
 
-def test_next_ranks_every_position_after_the_tracks_before_it():
+def test_next_ranks_every_position():
     result = evaluate_next(LowIndexFirst(8), PLAYLISTS, NO_COUNTS, EvaluationOptions(ks=(2, 10), progress=False))
 
     # Targets and their rankings, tracks of the prefix excluded:
@@ -75,7 +75,8 @@ def test_next_skips_playlists_without_a_target():
 
 def test_next_on_an_all_oov_playlist():
     result = evaluate_next(LowIndexFirst(8), sequences_of([1, 1, 1]), NO_COUNTS, EvaluationOptions(progress=False))
-    assert result["targets"] == 2 and result["in_vocabulary_targets"] == 0
+    assert result["targets"] == 2
+    assert result["in_vocabulary_targets"] == 0
     assert result["all"]["hr@10"] == 0.0
     assert math.isnan(result["in_vocabulary"]["hr@10"])
 
@@ -113,7 +114,7 @@ def test_continuation_scores_500_recommendations_against_the_rest():
     assert math.isnan(seeds["first 5"]["r_precision"])
 
 
-def test_continuation_random_seeds_are_reproducible_and_in_playlist_order():
+def test_continuation_random_seeds_reproducible():
     playlist = list(range(2, 2 + 40))
     view = sequences_of(playlist)
     options = EvaluationOptions(seed=3, progress=False)

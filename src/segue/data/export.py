@@ -81,6 +81,9 @@ def export_recbole(
             f"invalid export name {name!r}: use letters, digits, '.', '_' and '-', starting with a "
             "letter or digit; pass --name"
         )
+    if name == "ml-100k":
+        # RecBole 1.0 loads its bundled example data for this dataset name, whatever data_path says.
+        raise UserError("invalid export name 'ml-100k': RecBole reserves it for its example data; pass --name")
     if max_len < 1:
         raise UserError(f"--max-len must be at least 1, got {max_len}")
     out = Path(out)
@@ -100,7 +103,7 @@ def export_recbole(
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
-        summary = _write(dataset, rows, scratch, name, max_len, out.resolve())
+        summary = _write(dataset, rows, scratch, name, max_len, out)
         _replace(scratch, out)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -109,7 +112,6 @@ def export_recbole(
                 parent.rmdir()
         raise
 
-    summary.out = out
     logger.info(
         "wrote %d playlists, %d interactions (%d outside the vocabulary) and %d items to %s",
         summary.playlists, summary.interactions, summary.oov_interactions, summary.items, out,
@@ -140,13 +142,14 @@ def _check_output(out: Path, dataset: Dataset, force: bool) -> None:
         )
 
 
-def _write(dataset: Dataset, rows: np.ndarray, folder: Path, name: str, max_len: int, data_path: Path) -> ExportSummary:
+def _write(dataset: Dataset, rows: np.ndarray, folder: Path, name: str, max_len: int, out: Path) -> ExportSummary:
+    """Write the export into ``folder``, which becomes ``out`` once complete."""
     (folder / name).mkdir()
     interactions, oov, items = _write_inter(dataset, rows, folder / name / f"{name}.inter")
     _write_item(dataset, items, folder / name / f"{name}.item")
-    (folder / f"{name}.yaml").write_text(recbole_config(dataset, name, max_len, data_path))
+    (folder / f"{name}.yaml").write_text(recbole_config(name, max_len, out.resolve()), encoding="utf-8")
 
-    summary = ExportSummary(folder, name, len(rows), interactions, oov, int(items.sum()))
+    summary = ExportSummary(out, name, len(rows), interactions, oov, int(items.sum()))
     info = {
         "format": "recbole",
         "dataset": str(dataset.path.resolve()),
@@ -222,7 +225,7 @@ def _token_text(value: str | None) -> str:
     return " ".join(_CONTROL.sub(" ", value).split())
 
 
-def recbole_config(dataset: Dataset, name: str, max_len: int, data_path: Path) -> str:
+def recbole_config(name: str, max_len: int, data_path: Path) -> str:
     """Return the RecBole YAML config of an export.
 
     Every value is written as JSON, which YAML 1.2 parsers and PyYAML read as the same value.
@@ -243,7 +246,7 @@ def recbole_config(dataset: Dataset, name: str, max_len: int, data_path: Path) -
         "train_neg_sample_args": None,
     }
     lines = [
-        f"# RecBole config written by `segue export` (Segue {__version__}) from {dataset.path.resolve()}.",
+        f"# RecBole config of the {name} dataset, written by `segue export` (Segue {__version__}).",
         "# Leave-one-out per playlist: the last track is the test target and the second-last the",
         "# validation target, as under Segue's last holdout. train_neg_sample_args is null for",
         "# models trained with loss_type CE (SASRec's default); set it for loss_type BPR.",

@@ -3,7 +3,7 @@
 Two holdouts are supported:
 
 - ``playlists``: whole playlists are held out. Models learn from the train split, are validated on
-  the valid split and tested on the test split; every position of a held-out playlist is a target.
+  the valid split and tested on the test split. Every position of a held-out playlist is a target.
 - ``last``: leave-one-out, as the sequential-recommendation literature evaluates. Every playlist
   outside the challenge split contributes its tracks but the last two to training; the second-last
   track is its validation target and the last one its test target.
@@ -21,8 +21,8 @@ from segue.errors import UserError
 
 HOLDOUTS = ("playlists", "last")
 
-# Under the ``last`` holdout, a playlist's last track is its test target and the one before its
-# validation target; playlists need one more track as input.
+# Tracks held out at the end of each playlist under the ``last`` holdout: one for test, and one more
+# for validation.
 _LAST_HELD_OUT = {"test": 1, "valid": 2}
 
 
@@ -81,7 +81,7 @@ def held_out_sequences(dataset: Dataset, holdout: str, split: str, full: bool = 
     """Return the sequences evaluated on ``split`` (valid or test) under ``holdout``.
 
     Under ``playlists`` these are the split's whole playlists. Under ``last`` each sequence ends
-    with its target, the playlist's last track for test or its second-last for valid, and holds
+    with its target, the playlist's last track for test or its second-last for valid, and has
     at least one input track before it.
     """
     check_holdout(holdout)

@@ -1,7 +1,7 @@
 """The side-by-side study behind `segue compare`: train or fit every model, evaluate them alike.
 
 Every neural model gets the same shared settings (sizes, learning rate, batch size, epochs or
-time budget) and one run per seed; baselines have no randomness and are fitted once. Each run is
+time budget) and one run per seed. Baselines have no randomness, so they are fitted once. Each run is
 evaluated on the test data with the protocol its holdout allows, and on as many training
 playlists for the training-data figures of the original study. Runs and their figures are kept
 under ``REPORT/runs``, so an interrupted comparison continues where it stopped.

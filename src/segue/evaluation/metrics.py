@@ -47,7 +47,7 @@ def ndcg(ranks: torch.Tensor, k: int) -> float:
 
 
 def coverage(recommended: torch.Tensor, vocabulary_size: int) -> float:
-    """Distinct tracks recommended, over the vocabulary size; ``recommended`` holds indices, -1 for none."""
+    """Distinct tracks recommended, over the vocabulary size; ``recommended`` contains indices, -1 for none."""
     if vocabulary_size <= 0:
         return math.nan
     distinct = torch.unique(recommended[recommended >= 0])

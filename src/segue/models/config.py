@@ -49,7 +49,7 @@ class ModelConfig:
     )
     recent: int = field(
         default=10,
-        metadata={"help": "input positions weighed by sknn; the weight falls linearly from 1 (last track) to 0 (sknn only)"},
+        metadata={"help": "input positions sknn weighs, the track m positions back by 1 - m / recent (sknn only)"},
     )
 
     def validate(self) -> list[str]:

@@ -14,7 +14,7 @@ SIMILARITY_BLOCK_ROWS = 4096
 
 
 def playlist_matrix(sequences: Sequences, num_indices: int) -> sp.csr_matrix:
-    """Return the binary sequence x track matrix: 1 where a sequence holds a vocabulary track.
+    """Return the binary sequence x track matrix: 1 where a sequence contains a vocabulary track.
 
     A track repeated in a sequence still counts once. Padding and OOV columns stay empty.
     """
@@ -54,7 +54,7 @@ def cosine_neighbors(playlists: sp.csr_matrix, neighbors: int) -> sp.csr_matrix:
     """Return the track x track cosine similarity of co-occurrence, with ``neighbors`` entries per row.
 
     With X the binary playlist x track matrix and C = X^T X without its diagonal, the similarity is
-    C_ij / sqrt(n_i n_j), where n_i counts the playlists holding track i. Only the largest
+    C_ij / sqrt(n_i n_j), where n_i counts the playlists containing track i. Only the largest
     ``neighbors`` values of each row are kept, so the result has at most ``neighbors`` entries per
     track however large the vocabulary is.
     """

@@ -20,7 +20,7 @@ class ItemKNNBaseline(Baseline):
     """Score each track by its summed co-occurrence similarity to every input track so far.
 
     The similarity of tracks i and j is C_ij / sqrt(n_i n_j): C_ij counts the training playlists
-    holding both, n_i those holding i (cosine of the binary playlist vectors). Each track keeps only
+    containing both and n_i those containing i, which is the cosine of the binary playlist vectors. Each track keeps only
     its ``config.neighbors`` most similar tracks, which bounds the fitted state to
     ``neighbors`` entries per track on large vocabularies. OOV inputs add nothing.
     """

@@ -16,20 +16,21 @@ from segue.scorers.cooccurrence import cosine_neighbors, csr_arrays, csr_from_ar
 
 logger = logging.getLogger(__name__)
 
-# Weight of the co-occurrence similarity added to the transition counts. Scores use counts rather
-# than probabilities: dividing a row by its total ranks its tracks the same way, and on the count
-# scale a single transition (1) outweighs any fallback (at most 1e-3, as cosine is at most 1), so
-# tracks seen after the last one always rank first. The fallback then orders the tracks never seen
-# after it, and it stays above the popularity tie-break (below 1e-6) for similarities above 1e-3.
+# Weight of the co-occurrence similarity added to the transition counts. Scores use counts, which
+# rank a row's tracks the same way as its probabilities do. On the count scale one transition (1)
+# outweighs any fallback (at most 1e-3, since cosine is at most 1), so the tracks seen after the
+# last one always rank first. With probabilities, a fixed weight could outrank the rare transitions
+# of a track followed by thousands of others. The fallback orders the tracks never seen after the
+# last one, and outweighs the popularity tie-break (below 1e-6) for similarities above 1e-3.
 FALLBACK_WEIGHT = 1e-3
 
 
 class MarkovBaseline(Baseline):
     """Score each track by how often it directly followed the prefix's last in-vocabulary track.
 
-    Transition counts T_ij count the times j directly follows i in a training sequence; an OOV
+    Transition counts T_ij count the times j directly follows i in a training sequence. An OOV
     position breaks the chain, so no transition enters or leaves it. ``transition_probabilities``
-    gives T row-normalised. The item-kNN similarity row of the same track, weighted by
+    returns T row-normalised. The item-kNN similarity row of the same track, weighted by
     ``FALLBACK_WEIGHT``, orders the tracks that never followed it. A prefix without any
     in-vocabulary track gets the popularity tie-break alone.
     """
@@ -52,7 +53,7 @@ class MarkovBaseline(Baseline):
         logger.info("Markov: %d transitions, %d fallback similarities", self.transitions.nnz, self.similarity.nnz)
 
     def transition_probabilities(self) -> sp.csr_matrix:
-        """Return the transition counts normalised per row, P(next = j | last = i); empty rows stay empty."""
+        """Return the transition counts normalised per row, P(next = j | last = i). Empty rows stay empty."""
         totals = np.asarray(self.transitions.sum(axis=1)).ravel()  # (tracks,)
         inverse = np.divide(1.0, totals, out=np.zeros_like(totals), where=totals > 0)
         return sp.csr_matrix(sp.diags(inverse) @ self.transitions, dtype=np.float32)

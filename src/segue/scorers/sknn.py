@@ -18,16 +18,16 @@ logger = logging.getLogger(__name__)
 
 
 class SessionKNNBaseline(Baseline):
-    """Score each track by the similarity of the training playlists that hold it and resemble the input.
+    """Score each track by the similarity of the training playlists that contain it to the input.
 
-    This is V-SKNN, the session-based nearest neighbours with a decaying weight on older input
-    tracks, as compared by Ludewig and Jannach ("Evaluation of session-based recommendation
-    algorithms", User Modeling and User-Adapted Interaction, 2018). The prefix becomes a vector q
-    over tracks: the track m positions before the end weighs max(0, 1 - m / ``config.recent``), so
-    the last track weighs 1 and tracks ``recent`` or more positions back are ignored. A repeated
-    track keeps its most recent weight. A training playlist n is similar by the cosine of q and n's
-    binary track vector. The ``config.neighbors`` most similar playlists vote for each of their
-    tracks with their similarity.
+    This is V-SKNN, session-based nearest neighbours with a linearly decaying weight on older input
+    tracks, from M. Ludewig and D. Jannach, "Evaluation of Session-based Recommendation Algorithms",
+    2018 (arXiv:1803.09587), where the last track weighs 1 and earlier ones less. Here the track m
+    positions before the end weighs max(0, 1 - m / ``config.recent``), so tracks ``recent`` or more
+    positions back are ignored. A repeated track keeps its most recent weight. The similarity of a
+    training playlist n is the cosine of this weighted vector q and n's binary track vector. Cosine,
+    rather than the paper's dot product, keeps long playlists from winning by length alone. The
+    ``config.neighbors`` most similar playlists each add their similarity to every track they contain.
     """
 
     name = "sknn"
@@ -63,7 +63,7 @@ class SessionKNNBaseline(Baseline):
         return results
 
     def neighbor_weights(self, sequence: np.ndarray) -> sp.csr_matrix:
-        """Return, for each prefix, the cosine similarity of its neighbour playlists; others are 0."""
+        """Return, for each prefix, the cosine similarity of its neighbour playlists, and 0 for the others."""
         queries = recency_queries(sequence, self.config.recent, self.num_indices)  # (n, tracks)
         similarity = (queries @ self.by_track).tocsr()  # (n, playlists)
 
@@ -76,7 +76,7 @@ class SessionKNNBaseline(Baseline):
 def recency_queries(sequence: np.ndarray, recent: int, num_indices: int) -> sp.csr_matrix:
     """Return the weighted track vector of every prefix: row t weighs the tracks of ``sequence[: t + 1]``.
 
-    The track m positions before t weighs 1 - m / recent; tracks ``recent`` or more positions back,
+    The track m positions before t weighs 1 - m / recent. Tracks ``recent`` or more positions back,
     padding and OOV are left out.
     """
     n = len(sequence)

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Reproduce docs/results.md: compare every model on the MPD sample and on Yes.com playlists.
+# Every neural model trains for the same number of epochs, two seeds each. Takes about 50 minutes
+# on 2 cores; the report folders go under reports/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh >/dev/null
+segue=.venv/bin/segue
+shared=${SEGUE_SHARED_DATA:-../shared/data}
+epochs=${SEGUE_STUDY_EPOCHS:-3}
+
+[ -d data/mpd-sample ] || $segue prepare "$shared/mpd-sample" --out data/mpd-sample
+[ -d data/yes-small ] || $segue prepare "$shared/yes-small/yes_small.tsv" --out data/yes-small \
+    --track-col song_id --order-col pos --title-col title --artist-col artist
+
+# One thread per comparison, and both at once: the memory models' small steps gain little from
+# a second thread.
+export OMP_NUM_THREADS=1
+$segue compare data/mpd-sample --out reports/mpd-sample --config scripts/study.toml --seeds 2 \
+    --epochs "$epochs" --title "MPD sample" --quiet &
+mpd=$!
+$segue compare data/yes-small --out reports/yes-small --config scripts/study.toml --seeds 2 \
+    --epochs "$epochs" --title "Yes.com playlists (yes-small)" --quiet &
+yes=$!
+wait "$mpd"
+wait "$yes"
