@@ -97,3 +97,21 @@ def test_compare_rejects_unknown_models(cycle_dataset, tmp_path, capsys):
     assert main(["compare", str(cycle_dataset.path), "--out", str(tmp_path / "r"), "--models", "lstm,rnn"]) == 2
     assert "unknown model 'rnn'" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_last_on_a_leave_one_out_run(cycle_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(cycle_dataset.path), "--model", "markov", "--holdout", "last", "--out", str(run), "--quiet"]) == 0
+    capsys.readouterr()
+
+    assert main(["evaluate", str(run), "--protocol", "last", "--json", "--quiet"]) == 0
+    result = orjson.loads(capsys.readouterr().out)
+    assert result["evaluated"] == "last tracks"
+    assert result["targets"] == cycle_dataset.num_playlists  # all 200 playlists have 5 tracks or more
+    assert result["all"]["hr@10"] == 1.0
+
+    assert main(["evaluate", str(run), "--protocol", "last", "--split", "valid", "--json", "--quiet"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["evaluated"] == "second-last tracks"
+
+    assert main(["evaluate", str(run)]) == 2
+    assert "--protocol next needs a run trained with --holdout playlists" in capsys.readouterr().err

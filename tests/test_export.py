@@ -14,8 +14,8 @@ from segue.data import export as export_module
 from segue.data.export import export_recbole
 
 # With seed 0 and a quarter each for validation and test, pids 1, 2 and 5 train, pid 3 validates
-# and pid 0 tests; pid 6 is a challenge playlist. "x" is only in a valid playlist, so it is OOV,
-# and "y" only in the challenge playlist, so no exported row holds it.
+# and pid 0 tests. Pid 6 is a challenge playlist. "x" is only in a valid playlist, so it is OOV.
+# "y" is only in the challenge playlist, so no exported row contains it.
 PLAYLISTS = [
     (1, "abcde", False),  # row 0
     (3, "abcx", False),  # row 1
@@ -86,6 +86,15 @@ def test_inter_file_rows(tiny, exported):
         expected += [f"{row}\t{index[letter]}\t{position}" for position, letter in enumerate(letters)]
 
     assert (out / "tiny" / "tiny.inter").read_text() == "\n".join(expected) + "\n"
+
+
+def test_inter_same_in_small_blocks(tiny, exported, tmp_path, monkeypatch):
+    # Blocks of 3 track rows: no two exported playlists fit in one, so each block is one playlist.
+    monkeypatch.setattr(export_module, "_BLOCK_ROWS", 3)
+    export_recbole(tiny.path, tmp_path / "blocks", name="tiny", max_len=20)
+
+    out, _ = exported
+    assert (tmp_path / "blocks" / "tiny" / "tiny.inter").read_text() == (out / "tiny" / "tiny.inter").read_text()
 
 
 def test_inter_keeps_oov_catalog_index(tiny, exported):
@@ -253,12 +262,12 @@ def test_yes_small_row_count(yes_small, tmp_path):
     summary = export_recbole(yes_small.path, tmp_path / "out", name="yes")
 
     lengths = yes_small.lengths
-    kept = (yes_small.splits != 3) & (lengths >= 3)
-    expected = int(lengths[kept].sum())
+    exported_playlists = (yes_small.splits != 3) & (lengths >= 3)
+    expected = int(lengths[exported_playlists].sum())
     with open(tmp_path / "out" / "yes" / "yes.inter") as handle:
         rows = sum(1 for _ in handle) - 1
     assert rows == expected
     assert summary.interactions == expected
-    assert summary.playlists == int(kept.sum())
-    exported_rows = np.repeat(kept, lengths)
+    assert summary.playlists == int(exported_playlists.sum())
+    exported_rows = np.repeat(exported_playlists, lengths)
     assert summary.items == len(np.unique(yes_small.tracks_full[exported_rows]))

@@ -16,15 +16,15 @@ from segue.training.validation import validate
 from segue.training.windows import Windows
 
 # With seed 0 and a quarter each for validation and test, pids 1, 2 and 5 train, pid 3 validates
-# and pid 0 tests; pid 6 has num_holdouts, so it is in the challenge split. Track "x" appears in
+# and pid 0 tests. Pid 6 has num_holdouts, so it is in the challenge split. Track "x" appears in
 # the valid playlist alone, so it is outside the vocabulary.
 PLAYLISTS = [
-    (1, "abcde", False),  # row 0, train, rows 0..4
-    (3, "abcx", False),  # row 1, valid, rows 5..8
-    (0, "cdea", False),  # row 2, test, rows 9..12
-    (2, "bcd", False),  # row 3, train, rows 13..15
-    (5, "ab", False),  # row 4, train, rows 16..17
-    (6, "abcd", True),  # row 5, challenge, rows 18..21
+    (1, "abcde", False),  # playlist row 0, train, track rows 0..4
+    (3, "abcx", False),  # playlist row 1, valid, track rows 5..8
+    (0, "cdea", False),  # playlist row 2, test, track rows 9..12
+    (2, "bcd", False),  # playlist row 3, train, track rows 13..15
+    (5, "ab", False),  # playlist row 4, train, track rows 16..17
+    (6, "abcd", True),  # playlist row 5, challenge, track rows 18..21
 ]
 
 
@@ -72,12 +72,12 @@ def test_playlists_holdout_sequences(tiny):
 
 
 def test_last_holdout_sequences(tiny):
-    # Training drops each playlist's last two tracks; the 2-track playlist (row 4) has none left.
+    # Training drops each playlist's last two tracks, so the 2-track playlist (row 4) has none left.
     assert as_lists(training_sequences(tiny, "last")) == ([0, 1, 2, 3], [0, 5, 9, 13], [3, 7, 11, 14])
     # Validation ends with the second-last track and needs one track before it.
     assert as_lists(held_out_sequences(tiny, "last", "valid")) == ([0, 1, 2, 3], [0, 5, 9, 13], [4, 8, 12, 15])
-    # Test ends with the last track; the 2-track playlist has one input track, so it counts.
-    assert as_lists(held_out_sequences(tiny, "last", "test")) == ([0, 1, 2, 3, 4], [0, 5, 9, 13, 16], [5, 9, 13, 16, 18])
+    # Test ends with the last track. The 2-track playlist has no training part, so it is left out.
+    assert as_lists(held_out_sequences(tiny, "last", "test")) == ([0, 1, 2, 3], [0, 5, 9, 13], [5, 9, 13, 16])
 
 
 def test_last_holdout_never_uses_challenge(tiny):
@@ -104,9 +104,9 @@ def test_last_holdout_windows(tiny):
         [index[letter] for letter in window] + [0] * (3 - len(window)) for window in letters
     ]
 
-    # The valid playlist's last track is OOV, so it has no test window.
+    # The valid playlist's last track is OOV, so it has no test window, and the 2-track playlist has none.
     test = Windows(held_out_sequences(tiny, "last", "test"), 2, last_target_only=True)
-    assert list(zip(test.starts.tolist(), test.ends.tolist())) == [(2, 5), (10, 13), (13, 16), (16, 18)]
+    assert list(zip(test.starts.tolist(), test.ends.tolist())) == [(2, 5), (10, 13), (13, 16)]
 
 
 def scored_targets(dataset: Dataset, windows: Windows) -> tuple[list[int], dict]:

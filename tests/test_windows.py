@@ -73,7 +73,7 @@ def test_batch_pads_right():
 
 
 def test_last_target_only_windows():
-    # Playlist 0 keeps its last 3 tracks; playlist 1 ends with an OOV track; playlist 2 is whole.
+    # Playlist 0 keeps its last 3 tracks and playlist 2 is whole. Playlist 1 ends with an OOV track.
     windows = Windows(tiny_sequences(), 2, last_target_only=True)
     assert windows.starts.tolist() == [2, 7]
     assert windows.ends.tolist() == [5, 9]

@@ -13,9 +13,9 @@ Write a dataset folder as RecBole atomic files and a RecBole config, evaluated l
 like `segue train --holdout last`: in each playlist the last track is the test target and the
 second-last the validation target.
 
-DIR/NAME/NAME.inter holds one row per track of every playlist outside the challenge split with
+DIR/NAME/NAME.inter has one row per track of every playlist outside the challenge split with
 at least {MIN_LENGTH} tracks: session_id (the playlist's row in the dataset), item_id (the
-track's index) and timestamp (its position in the playlist). DIR/NAME/NAME.item holds each
+track's index) and timestamp (its position in the playlist). DIR/NAME/NAME.item has each
 track's title and artist, and DIR/NAME.yaml the RecBole config.
 
 Tracks outside the vocabulary are kept, under their catalog index, so every playlist keeps all

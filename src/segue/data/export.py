@@ -30,7 +30,7 @@ import pyarrow.csv as pa_csv
 
 from segue import __version__
 from segue.data.dataset import OOV, Dataset
-from segue.data.prepare import _remove_abandoned_builds, _replace
+from segue.data.prepare import remove_abandoned_builds, replace_folder
 from segue.data.split import CHALLENGE
 from segue.errors import UserError
 
@@ -40,7 +40,8 @@ FORMATS = ("recbole",)
 EXPORT_INFO = "export.json"
 
 # A playlist needs a training track, a validation target and a test target. RecBole would train
-# on the last track of a 2-track session, which Segue's last holdout tests on, so those are left out.
+# on the last track of a 2-track session, which Segue's last holdout tests on, so such playlists
+# are left out.
 MIN_LENGTH = 3
 
 INTER_HEADER = "session_id:token\titem_id:token\ttimestamp:float\n"
@@ -50,13 +51,14 @@ ITEM_HEADER = ["item_id:token", "title:token_seq", "artist:token_seq"]
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-# Track rows per block of the .inter file, which bounds memory to about 100 MB.
-_BLOCK_ROWS = 4_000_000
+# Track rows per block of the .inter file. A block's arrays and text take about 60 MB (an
+# estimate: five 8-byte arrays and some 20 bytes of text per row).
+_BLOCK_ROWS = 1_000_000
 
 
 @dataclass
 class ExportSummary:
-    """What `segue export` wrote."""
+    """Counts of one export, and its folder."""
 
     out: Path
     name: str
@@ -82,7 +84,7 @@ def export_recbole(
             "letter or digit; pass --name"
         )
     if name == "ml-100k":
-        # RecBole 1.0 loads its bundled example data for this dataset name, whatever data_path says.
+        # RecBole 1.0 loads its bundled example data for this dataset name and ignores data_path.
         raise UserError("invalid export name 'ml-100k': RecBole reserves it for its example data; pass --name")
     if max_len < 1:
         raise UserError(f"--max-len must be at least 1, got {max_len}")
@@ -98,13 +100,13 @@ def export_recbole(
 
     created_parents = [parent for parent in reversed(out.absolute().parents) if not parent.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_builds(out)
+    remove_abandoned_builds(out)
     scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
         summary = _write(dataset, rows, scratch, name, max_len, out)
-        _replace(scratch, out)
+        replace_folder(scratch, out)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         for parent in reversed(created_parents):
@@ -163,7 +165,7 @@ def _write(dataset: Dataset, rows: np.ndarray, folder: Path, name: str, max_len:
 
 
 def _write_inter(dataset: Dataset, rows: np.ndarray, path: Path) -> tuple[int, int, np.ndarray]:
-    """Write the .inter file; return its row count, its OOV row count and a mask of the tracks used.
+    """Write the .inter file and return its row count, its OOV row count and a mask of the tracks used.
 
     The session id is the playlist's row in the dataset and the item id its track's catalog index,
     which is the model index for vocabulary tracks. The timestamp is the position in the playlist.
@@ -193,7 +195,7 @@ def _write_inter(dataset: Dataset, rows: np.ndarray, path: Path) -> tuple[int, i
 
 
 def _blocks(rows: np.ndarray, lengths: np.ndarray, size: int):
-    """Yield consecutive runs of ``rows`` of about ``size`` tracks each; a longer playlist is one run."""
+    """Yield consecutive runs of ``rows`` of about ``size`` tracks each. A longer playlist is a run of its own."""
     totals = np.cumsum(lengths)
     begin = 0
     while begin < len(rows):
@@ -207,7 +209,7 @@ def _write_item(dataset: Dataset, used: np.ndarray, path: Path) -> None:
     """Write the .item file for the tracks in ``used`` alone.
 
     RecBole adds every item of the .item file to its item vocabulary once the file is loaded, so
-    tracks that no exported playlist holds would join the ranking.
+    tracks that no exported playlist contains would join the ranking.
     """
     with closing(dataset.catalog()) as catalog, open(path, "w", newline="", encoding="utf-8") as handle:
         # QUOTE_MINIMAL quotes a field holding '"' the way pandas, which RecBole reads with, expects.

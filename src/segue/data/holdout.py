@@ -81,8 +81,8 @@ def held_out_sequences(dataset: Dataset, holdout: str, split: str, full: bool = 
     """Return the sequences evaluated on ``split`` (valid or test) under ``holdout``.
 
     Under ``playlists`` these are the split's whole playlists. Under ``last`` each sequence ends
-    with its target, the playlist's last track for test or its second-last for valid, and has
-    at least one input track before it.
+    with its target, the playlist's last track for test or its second-last for valid. Playlists
+    of fewer than 3 tracks have no training part and are left out, as the RecBole export does.
     """
     check_holdout(holdout)
     if split not in ("valid", "test"):
@@ -92,10 +92,11 @@ def held_out_sequences(dataset: Dataset, holdout: str, split: str, full: bool = 
         rows = dataset.playlists_in(split)
         return Sequences(tracks, dataset.offsets[rows], dataset.offsets[rows + 1], rows)
 
+    # Only playlists with a training part take part, as in training_sequences: at least 3 tracks.
     rows = np.flatnonzero(dataset.splits != CHALLENGE)
-    starts = dataset.offsets[rows]
+    starts, lengths = dataset.offsets[rows], np.diff(dataset.offsets)[rows]
     ends = dataset.offsets[rows + 1] - (_LAST_HELD_OUT[split] - 1)
-    keep = ends - starts >= 2
+    keep = lengths >= _LAST_HELD_OUT["valid"] + 1
     return Sequences(tracks, starts[keep], ends[keep], rows[keep])
 
 

@@ -98,13 +98,13 @@ def prepare(
 
     created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned_builds(out)
+    remove_abandoned_builds(out)
     scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir()
     try:
         _build(files, scratch, options, progress)
-        _replace(scratch, out)
+        replace_folder(scratch, out)
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         for parent in reversed(created_parents):
@@ -114,7 +114,7 @@ def prepare(
     return Dataset.load(out)
 
 
-def _remove_abandoned_builds(out: Path) -> None:
+def remove_abandoned_builds(out: Path) -> None:
     """Remove partial folders of earlier builds of ``out`` whose process no longer runs.
 
     A process killed outright (SIGKILL, or SIGTERM to a Python caller) cannot clean up after itself.
@@ -155,7 +155,8 @@ def _check_output(out: Path, files: list[Source], force: bool) -> None:
             )
 
 
-def _replace(scratch: Path, out: Path) -> None:
+def replace_folder(scratch: Path, out: Path) -> None:
+    """Move a finished folder into place, replacing ``out`` only once the new one is there."""
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)

@@ -20,7 +20,7 @@ def validate(model: NextTrackModel, windows: Windows, batch_size: int, device: t
     """Return the mean loss, accuracy (top-1) and HR@10 over in-vocabulary targets.
 
     Every step of every window counts once, or only each window's final step when the windows
-    are ``last_only``; OOV targets are left out, as in training. Rankings cover the whole
+    are ``last_only``. OOV targets are left out, as in training. Rankings cover the whole
     vocabulary, tracks already in the playlist included.
     """
     was_training = model.training

@@ -42,7 +42,7 @@ class Windows:
 
     def _all_windows(self, firsts: np.ndarray, lasts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         max_len = self.max_len
-        # Window w of a sequence starts at track w * max_len; a sequence of n tracks has
+        # Window w of a sequence starts at track w * max_len. A sequence of n tracks has
         # ceil((n - 1) / max_len) windows, and none when n < 2.
         counts = np.maximum(lasts - firsts - 1, 0)
         windows = -(-counts // max_len)
