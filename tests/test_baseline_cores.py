@@ -216,7 +216,7 @@ def test_train_help_lists_baselines(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
 
-    assert "--model {lstm,gru,sasrec,ntm,mann,hybrid}" in text
+    assert "--model {lstm,gru,sasrec,ntm,mann,hybrid,pop,itemknn,markov,sknn}" in text
     assert "--attention-heads N" in text
     assert "--max-positions N" in text
 
