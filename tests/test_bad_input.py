@@ -255,7 +255,7 @@ def test_force_never_replaces_other_folders(tmp_path, capsys):
     status, errors = run_prepare(capsys, source, "--out", thesis, "--force")
     assert status == 2
     assert errors == [
-        f"segue prepare: error: {thesis}: not a Segue dataset folder, and --force replaces only those; "
+        f"segue prepare: error: {thesis}: not a Segue dataset folder (dataset.json not found), and --force replaces only those; "
         "remove it yourself or choose another --out"
     ]
     assert (thesis / "thesis.txt").read_text() == "mine"

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import re
-import shutil
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -30,7 +28,7 @@ import pyarrow.csv as pa_csv
 
 from segue import __version__
 from segue.data.dataset import OOV, Dataset
-from segue.data.prepare import remove_abandoned_builds, replace_folder
+from segue.data.folders import building, check_output
 from segue.data.split import CHALLENGE
 from segue.errors import UserError
 
@@ -89,7 +87,7 @@ def export_recbole(
     if max_len < 1:
         raise UserError(f"--max-len must be at least 1, got {max_len}")
     out = Path(out)
-    _check_output(out, dataset, force)
+    check_output(out, [("dataset", dataset.path)], EXPORT_INFO, "`segue export` folder", force)
 
     rows = np.flatnonzero((dataset.splits != CHALLENGE) & (dataset.lengths >= MIN_LENGTH))
     if len(rows) == 0:
@@ -98,50 +96,14 @@ def export_recbole(
             "nothing to export"
         )
 
-    created_parents = [parent for parent in reversed(out.absolute().parents) if not parent.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_builds(out)
-    scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    try:
+    with building(out) as scratch:
         summary = _write(dataset, rows, scratch, name, max_len, out)
-        replace_folder(scratch, out)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        for parent in reversed(created_parents):
-            if parent.exists() and not any(parent.iterdir()):
-                parent.rmdir()
-        raise
 
     logger.info(
         "wrote %d playlists, %d interactions (%d outside the vocabulary) and %d items to %s",
         summary.playlists, summary.interactions, summary.oov_interactions, summary.items, out,
     )
     return summary
-
-
-def _check_output(out: Path, dataset: Dataset, force: bool) -> None:
-    """Reject an output path whose replacement could destroy anything but an earlier export."""
-    target = out.resolve()
-    source = dataset.path.resolve()
-    if target == source or target in source.parents:
-        raise UserError(f"{out}: contains the dataset {dataset.path}; choose another --out")
-    working = Path.cwd().resolve()
-    if target == working or target in working.parents:
-        raise UserError(f"{out}: is the current folder or contains it; choose another --out")
-
-    if not out.exists():
-        return
-    if not force:
-        raise UserError(f"{out}: already exists; pass --force to replace it")
-    if not out.is_dir():
-        raise UserError(f"{out}: is a file, not an export folder; choose another --out")
-    if not ((out / EXPORT_INFO).is_file() or not any(out.iterdir())):
-        raise UserError(
-            f"{out}: not a `segue export` folder ({EXPORT_INFO} not found), and --force replaces only those; "
-            "remove it yourself or choose another --out"
-        )
 
 
 def _write(dataset: Dataset, rows: np.ndarray, folder: Path, name: str, max_len: int, out: Path) -> ExportSummary:

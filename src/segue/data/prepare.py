@@ -11,8 +11,6 @@ import contextlib
 import functools
 import logging
 import multiprocessing
-import os
-import shutil
 import signal
 import threading
 from collections import deque
@@ -27,6 +25,7 @@ from tqdm import tqdm
 
 from segue import __version__
 from segue.data.dataset import FORMAT_VERSION, INFO_FILE, Dataset
+from segue.data.folders import building, check_output
 from segue.data.merge import Merger
 from segue.data.sources import Source, discover_sources, read_source
 from segue.data.split import TRAIN
@@ -90,83 +89,15 @@ def prepare(
         sources = [sources]
     out = Path(out)
     files = discover_sources([str(source) for source in sources])
-    _check_output(out, files, force)
+    check_output(out, [("source", Path(source.path)) for source in files], INFO_FILE, "Segue dataset folder", force)
     if all(source.kind == "mpd" for source in files) and options.columns != TableColumns(
         session_gap=options.columns.session_gap
     ):
         logger.warning("the table options (--*-col, --time-unit) are ignored: every source is an MPD JSON file")
 
-    created_parents = [p for p in reversed(out.absolute().parents) if not p.exists()]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_builds(out)
-    scratch = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    try:
+    with building(out) as scratch:
         _build(files, scratch, options, progress)
-        replace_folder(scratch, out)
-    except BaseException:
-        shutil.rmtree(scratch, ignore_errors=True)
-        for parent in reversed(created_parents):
-            if parent.exists() and not any(parent.iterdir()):
-                parent.rmdir()
-        raise
     return Dataset.load(out)
-
-
-def remove_abandoned_builds(out: Path) -> None:
-    """Remove partial folders of earlier builds of ``out`` whose process no longer runs.
-
-    A process killed outright (SIGKILL, or SIGTERM to a Python caller) cannot clean up after itself.
-    """
-    for partial in out.parent.glob(f".{out.name}.partial-*"):
-        owner = partial.name.rsplit("-", 1)[-1]
-        if not owner.isdigit() or int(owner) == os.getpid():
-            continue
-        try:
-            os.kill(int(owner), 0)
-        except ProcessLookupError:
-            logger.info("removing %s, left by an earlier run that was stopped", partial)
-            shutil.rmtree(partial, ignore_errors=True)
-        except PermissionError:
-            pass  # a live process of another user
-
-
-def _check_output(out: Path, files: list[Source], force: bool) -> None:
-    """Reject an output path whose replacement could destroy anything but an earlier dataset."""
-    target = out.resolve()
-    for source in files:
-        path = Path(source.path).resolve()
-        if path == target or target in path.parents:
-            raise UserError(f"{out}: contains the source {source.path}; choose another --out")
-    working = Path.cwd().resolve()
-    if target == working or target in working.parents:
-        raise UserError(f"{out}: is the current folder or contains it; choose another --out")
-
-    if out.exists():
-        if not force:
-            raise UserError(f"{out}: already exists; pass --force to replace it")
-        if not out.is_dir():
-            raise UserError(f"{out}: is a file, not a dataset folder; choose another --out")
-        if not ((out / INFO_FILE).is_file() or not any(out.iterdir())):
-            raise UserError(
-                f"{out}: not a Segue dataset folder, and --force replaces only those; "
-                "remove it yourself or choose another --out"
-            )
-
-
-def replace_folder(scratch: Path, out: Path) -> None:
-    """Move a finished folder into place, replacing ``out`` only once the new one is there."""
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(old)
-        scratch.rename(out)
-        if old.is_dir():
-            shutil.rmtree(old)
-        else:
-            old.unlink()
-    else:
-        scratch.rename(out)
 
 
 def _parsed_files(files: list[Source], options: PrepareOptions):
