@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Reproduce docs/results.md: compare every model on the MPD sample and on Yes.com playlists.
-# Every neural model trains for the same number of epochs, two seeds each. Takes about 50 minutes
-# on 2 cores; the report folders go under reports/.
+# Every neural model trains for the same number of epochs on a dataset, two seeds each. Takes
+# about 80 minutes on 2 cores; the report folders go under reports/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
 segue=.venv/bin/segue
 shared=${SEGUE_SHARED_DATA:-../shared/data}
-epochs=${SEGUE_STUDY_EPOCHS:-3}
+mpd_epochs=${SEGUE_MPD_EPOCHS:-3}
+yes_epochs=${SEGUE_YES_EPOCHS:-10}
 
 [ -d data/mpd-sample ] || $segue prepare "$shared/mpd-sample" --out data/mpd-sample
 [ -d data/yes-small ] || $segue prepare "$shared/yes-small/yes_small.tsv" --out data/yes-small \
@@ -17,10 +18,10 @@ epochs=${SEGUE_STUDY_EPOCHS:-3}
 # a second thread.
 export OMP_NUM_THREADS=1
 $segue compare data/mpd-sample --out reports/mpd-sample --config scripts/study.toml --seeds 2 \
-    --epochs "$epochs" --title "MPD sample" --quiet &
+    --epochs "$mpd_epochs" --title "MPD sample" --quiet &
 mpd=$!
 $segue compare data/yes-small --out reports/yes-small --config scripts/study.toml --seeds 2 \
-    --epochs "$epochs" --title "Yes.com playlists (yes-small)" --quiet &
+    --epochs "$yes_epochs" --title "Yes.com playlists (yes-small)" --quiet &
 yes=$!
 wait "$mpd"
 wait "$yes"

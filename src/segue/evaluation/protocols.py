@@ -75,14 +75,19 @@ def training_counts(dataset: Dataset, holdout: str) -> torch.Tensor:
 
 
 class _RankingTotals:
-    """Ranks of every target and the top-k lists, gathered over batches."""
+    """Ranks of every target, and what the top-k lists covered, gathered over batches.
 
-    def __init__(self, ks: tuple[int, ...], log_probabilities: bool) -> None:
+    Top-k lists are not kept: each batch adds its distinct tracks and its popularity sum, so
+    memory grows by one rank per target only.
+    """
+
+    def __init__(self, ks: tuple[int, ...], log_probabilities: bool, train_counts: torch.Tensor) -> None:
         self.ks, self.top = ks, max(ks)
-        self.log_probabilities = log_probabilities
+        self.log_probabilities, self.train_counts = log_probabilities, train_counts
         self.ranks: list[torch.Tensor] = []
         self.in_vocabulary: list[torch.Tensor] = []
-        self.recommended: list[torch.Tensor] = []
+        self.recommended = {k: torch.zeros(len(train_counts), dtype=torch.bool) for k in ks}
+        self.bias_sum, self.bias_count = dict.fromkeys(ks, 0.0), dict.fromkeys(ks, 0)
         self.loss_sum, self.loss_count = 0.0, 0
 
     def add(self, scores: torch.Tensor, targets: torch.Tensor, exclude_rows: torch.Tensor, exclude_cols: torch.Tensor) -> None:
@@ -98,12 +103,17 @@ class _RankingTotals:
         self.in_vocabulary.append(known)
 
         values, indices = scores.topk(min(self.top, scores.shape[1]), dim=1)
-        self.recommended.append(torch.where(torch.isfinite(values), indices, -1))
+        top = torch.where(torch.isfinite(values), indices, -1)  # (N, k), -1 where fewer tracks remain
+        for k in self.ks:
+            tracks = top[:, :k][top[:, :k] >= 0]
+            self.recommended[k][tracks] = True
+            if len(tracks):
+                self.bias_sum[k] += metrics.popularity_bias(tracks, self.train_counts) * len(tracks)
+                self.bias_count[k] += len(tracks)
 
-    def results(self, vocabulary_size: int, train_counts: torch.Tensor) -> dict:
+    def results(self, vocabulary_size: int) -> dict:
         ranks = torch.cat(self.ranks) if self.ranks else torch.empty(0, dtype=torch.float64)
         known = torch.cat(self.in_vocabulary) if self.in_vocabulary else torch.empty(0, dtype=torch.bool)
-        recommended = torch.cat(self.recommended) if self.recommended else torch.empty(0, self.top, dtype=torch.long)
         result = {
             "targets": len(ranks),
             "in_vocabulary_targets": int(known.sum()),
@@ -111,8 +121,10 @@ class _RankingTotals:
             "in_vocabulary": _ranking_figures(ranks[known], self.ks),
         }
         for k in self.ks:
-            result["all"][f"coverage@{k}"] = metrics.coverage(recommended[:, :k], vocabulary_size)
-            result["all"][f"popularity_bias@{k}"] = metrics.popularity_bias(recommended[:, :k], train_counts)
+            distinct = torch.nonzero(self.recommended[k]).flatten()
+            result["all"][f"coverage@{k}"] = metrics.coverage(distinct, vocabulary_size)
+            bias = self.bias_sum[k] / self.bias_count[k] if self.bias_count[k] else math.nan
+            result["all"][f"popularity_bias@{k}"] = bias
         if self.log_probabilities:
             result["in_vocabulary"]["loss"] = self.loss_sum / self.loss_count if self.loss_count else math.nan
         return result
@@ -129,7 +141,7 @@ def _ranking_figures(ranks: torch.Tensor, ks: tuple[int, ...]) -> dict:
 
 def evaluate_next(scorer: Scorer, sequences: Sequences, train_counts: torch.Tensor, options: EvaluationOptions) -> dict:
     """Rank every track of every sequence after the tracks before it."""
-    totals = _RankingTotals(options.ks, scorer.log_probabilities)
+    totals = _RankingTotals(options.ks, scorer.log_probabilities, train_counts)
     bar = tqdm(total=int(np.maximum(sequences.lengths - 1, 0).sum()), unit="target", disable=not options.progress, desc="next")
     for batch in _batches(sequences, scorer.num_indices, lambda n: n):
         playlists = [sequences[i] for i in batch]
@@ -153,12 +165,12 @@ def evaluate_next(scorer: Scorer, sequences: Sequences, train_counts: torch.Tens
         totals.add(scores, targets, *_exclusions(rows, cols))
         bar.update(len(targets))
     bar.close()
-    return {"protocol": "next", **totals.results(scorer.num_indices - OOV - 1, train_counts)}
+    return {"protocol": "next", **totals.results(scorer.num_indices - OOV - 1)}
 
 
 def evaluate_last(scorer: Scorer, sequences: Sequences, train_counts: torch.Tensor, options: EvaluationOptions) -> dict:
     """Rank each sequence's last track after the tracks before it."""
-    totals = _RankingTotals(options.ks, scorer.log_probabilities)
+    totals = _RankingTotals(options.ks, scorer.log_probabilities, train_counts)
     bar = tqdm(total=len(sequences), unit="playlist", disable=not options.progress, desc="last")
     for batch in _batches(sequences, scorer.num_indices, lambda n: 1):
         playlists = [sequences[i] for i in batch]
@@ -172,7 +184,7 @@ def evaluate_last(scorer: Scorer, sequences: Sequences, train_counts: torch.Tens
         totals.add(scores, targets, *_exclusions(rows, cols))
         bar.update(len(playlists))
     bar.close()
-    return {"protocol": "last", **totals.results(scorer.num_indices - OOV - 1, train_counts)}
+    return {"protocol": "last", **totals.results(scorer.num_indices - OOV - 1)}
 
 
 def evaluate_continuation(

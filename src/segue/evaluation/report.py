@@ -162,7 +162,7 @@ def plot_metrics(table: list[dict], path: Path) -> None:
     axis.set_xticks(np.arange(len(models)), models)
     axis.set_ylabel("% of test targets")
     axis.grid(axis="y", alpha=0.3)
-    axis.legend()
+    axis.legend(loc="upper left", bbox_to_anchor=(1, 1))
     figure.tight_layout()
     figure.savefig(_temporary(path), format="png")
     plt.close(figure)
