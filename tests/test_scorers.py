@@ -71,12 +71,13 @@ def test_never_recommends_input_excluded_padding_or_oov(fitted, cycle_dataset):
 
 def test_prefix_scores_agree_with_scores_after(fitted, cycle_dataset):
     _, _, loaded = fitted
-    sequences = [np.array([track(cycle_dataset, n) for n in range(start, start + 6)]) for start in (3, 30)]
+    # The long sequence is longer than sknn's recency window and shorter than the neural context.
+    sequences = [np.array([track(cycle_dataset, n % 60) for n in range(start, start + length)]) for start, length in ((3, 6), (30, 25))]
     prefix = loaded.scorer.prefix_scores(sequences)
-    assert [tuple(p.shape) for p in prefix] == [(6, cycle_dataset.num_indices)] * 2
+    assert [tuple(p.shape) for p in prefix] == [(6, cycle_dataset.num_indices), (25, cycle_dataset.num_indices)]
     after = loaded.scorer.scores_after([sequences[0][:4], sequences[1]])
     torch.testing.assert_close(after[0], prefix[0][3], rtol=1e-5, atol=1e-5)
-    torch.testing.assert_close(after[1], prefix[1][5], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(after[1], prefix[1][24], rtol=1e-5, atol=1e-5)
     assert torch.all(after[:, :2] == float("-inf"))
 
 

@@ -44,7 +44,7 @@ class Scorer(ABC):
 
     def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
         """Return (B, num_indices) scores of the track after each whole, non-empty sequence."""
-        _check_not_empty(sequences)
+        check_not_empty(sequences)
         return torch.stack([scores[-1] for scores in self.prefix_scores(sequences)])
 
     def recommend(
@@ -85,7 +85,7 @@ def unscorable(num_indices: int) -> torch.Tensor:
     return mask
 
 
-def _check_not_empty(sequences: Sequence[np.ndarray]) -> None:
+def check_not_empty(sequences: Sequence[np.ndarray]) -> None:
     for i, sequence in enumerate(sequences):
         if len(sequence) == 0:
             raise ValueError(f"sequence {i} is empty: a scorer needs at least one track to follow")

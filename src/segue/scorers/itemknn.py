@@ -6,10 +6,12 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from segue.data.dataset import Dataset
 from segue.data.holdout import Sequences
+from segue.scorers.base import check_not_empty
 from segue.scorers.baseline import Baseline
 from segue.scorers.cooccurrence import cosine_neighbors, csr_arrays, csr_from_arrays, dense_rows, playlist_matrix
 
@@ -45,3 +47,14 @@ class ItemKNNBaseline(Baseline):
             rows = torch.from_numpy(dense_rows(self.similarity, np.asarray(sequence, dtype=np.int64)))  # (n, tracks)
             results.append(torch.cumsum(rows, dim=0) + tie_break)
         return results
+
+    def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
+        check_not_empty(sequences)
+        # One row per sequence counting its tracks, times the similarity: the summed rows without
+        # the dense (n, tracks) matrix of every prefix.
+        lengths = [len(sequence) for sequence in sequences]
+        tracks = np.concatenate([np.asarray(sequence, dtype=np.int64) for sequence in sequences])
+        owners = np.repeat(np.arange(len(sequences)), lengths)
+        counts = sp.csr_matrix((np.ones(len(tracks), dtype=np.float32), (owners, tracks)), shape=(len(sequences), self.num_indices))
+        scores = (counts @ self.similarity).toarray().astype(np.float32, copy=False)  # (B, tracks)
+        return torch.from_numpy(scores) + self.tie_break()

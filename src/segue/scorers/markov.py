@@ -11,6 +11,7 @@ import torch
 
 from segue.data.dataset import OOV, PAD, Dataset
 from segue.data.holdout import Sequences
+from segue.scorers.base import check_not_empty
 from segue.scorers.baseline import Baseline
 from segue.scorers.cooccurrence import cosine_neighbors, csr_arrays, csr_from_arrays, dense_rows, playlist_matrix
 
@@ -73,6 +74,12 @@ class MarkovBaseline(Baseline):
             scores = dense_rows(self.transitions, last) + FALLBACK_WEIGHT * dense_rows(self.similarity, last)
             results.append(torch.from_numpy(scores) + tie_break)  # (n, tracks)
         return results
+
+    def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
+        check_not_empty(sequences)
+        last = np.array([last_known(np.asarray(sequence, dtype=np.int64))[-1] for sequence in sequences])  # (B,)
+        scores = dense_rows(self.transitions, last) + FALLBACK_WEIGHT * dense_rows(self.similarity, last)
+        return torch.from_numpy(scores) + self.tie_break()  # (B, tracks)
 
 
 def last_known(sequence: np.ndarray) -> np.ndarray:

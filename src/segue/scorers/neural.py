@@ -9,7 +9,7 @@ import torch
 
 from segue.data.dataset import PAD
 from segue.models import NextTrackModel
-from segue.scorers.base import Scorer, _check_not_empty
+from segue.scorers.base import Scorer, check_not_empty
 
 
 class NeuralScorer(Scorer):
@@ -50,7 +50,7 @@ class NeuralScorer(Scorer):
 
     @torch.no_grad()
     def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
-        _check_not_empty(sequences)
+        check_not_empty(sequences)
         windows = [np.asarray(sequence[-self.context :], dtype=np.int64) for sequence in sequences]
         features = self._features(windows)
         last = features[torch.arange(len(windows)), torch.tensor([len(w) - 1 for w in windows])]  # (B, F)

@@ -9,6 +9,7 @@ import torch
 
 from segue.data.dataset import Dataset
 from segue.data.holdout import Sequences
+from segue.scorers.base import check_not_empty
 from segue.scorers.baseline import Baseline
 
 
@@ -29,3 +30,8 @@ class PopularityBaseline(Baseline):
     def prefix_scores(self, sequences: Sequence[np.ndarray]) -> list[torch.Tensor]:
         scores = torch.from_numpy(self.popularity).float() + self.tie_break()
         return [scores.expand(len(sequence), -1) for sequence in sequences]
+
+    def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
+        check_not_empty(sequences)
+        scores = torch.from_numpy(self.popularity).float() + self.tie_break()
+        return scores.expand(len(sequences), -1).clone()

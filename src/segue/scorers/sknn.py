@@ -11,6 +11,7 @@ import torch
 
 from segue.data.dataset import OOV, Dataset
 from segue.data.holdout import Sequences
+from segue.scorers.base import check_not_empty
 from segue.scorers.baseline import Baseline
 from segue.scorers.cooccurrence import keep_largest, playlist_matrix
 
@@ -61,6 +62,13 @@ class SessionKNNBaseline(Baseline):
             scores = (weights @ self.playlists).toarray().astype(np.float32, copy=False)  # (n, tracks)
             results.append(torch.from_numpy(scores) + tie_break)
         return results
+
+    def scores_after(self, sequences: Sequence[np.ndarray]) -> torch.Tensor:
+        check_not_empty(sequences)
+        # Only the last ``recent`` tracks weigh in the query of the whole sequence.
+        last = [self.neighbor_weights(np.asarray(sequence[-self.config.recent :], dtype=np.int64))[-1] for sequence in sequences]
+        scores = (sp.vstack(last) @ self.playlists).toarray().astype(np.float32, copy=False)  # (B, tracks)
+        return torch.from_numpy(scores) + self.tie_break()
 
     def neighbor_weights(self, sequence: np.ndarray) -> sp.csr_matrix:
         """Return, for each prefix, the cosine similarity of its neighbour playlists, and 0 for the others."""
