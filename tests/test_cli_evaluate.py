@@ -75,7 +75,7 @@ def test_compare_writes_every_file(cycle_dataset, tmp_path):
     assert rows[0]["steps"] == "15"
     assert rows[0]["stopped"] == "max steps"
     assert float(rows[3]["hr@10"]) == 1.0
-    assert rows[2]["train_loss"] == "nan"
+    assert rows[2]["train_loss"] == ""  # a baseline has no loss
     assert float(rows[0]["train_loss"]) > 0
 
     table = (out / "results.md").read_text()
@@ -91,6 +91,30 @@ def test_compare_writes_every_file(cycle_dataset, tmp_path):
     assert checkpoint.stat().st_mtime_ns == written
     with open(out / "results.csv") as file:
         assert list(csv.DictReader(file)) == rows
+
+
+def test_compare_reuses_a_report_only_for_the_same_settings(cycle_dataset, tmp_path, capsys):
+    out = tmp_path / "report"
+    arguments = ["compare", str(cycle_dataset.path), "--out", str(out), "--models", "pop", "--quiet"]
+    assert main(arguments) == 0
+    capsys.readouterr()
+
+    assert main([*arguments, "--lr", "0.5"]) == 2
+    assert "holds a comparison with other settings (lr was 0.001, now 0.5)" in capsys.readouterr().err
+    assert main([*arguments, "--lr", "0.5", "--force"]) == 0
+
+
+def test_compare_rejects_a_folder_it_did_not_write(cycle_dataset, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("keep me")
+    assert main(["compare", str(cycle_dataset.path), "--out", str(tmp_path), "--models", "pop", "--force"]) == 2
+    assert "not a `segue compare` report folder" in capsys.readouterr().err
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
+
+
+def test_compare_rejects_a_bad_dataset_before_writing(tmp_path, capsys):
+    assert main(["compare", str(tmp_path), "--out", str(tmp_path / "report"), "--models", "pop"]) == 2
+    assert "not a Segue dataset" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()
 
 
 def test_compare_rejects_unknown_models(cycle_dataset, tmp_path, capsys):
@@ -113,5 +137,9 @@ def test_evaluate_last_on_a_leave_one_out_run(cycle_dataset, tmp_path, capsys):
     assert main(["evaluate", str(run), "--protocol", "last", "--split", "valid", "--json", "--quiet"]) == 0
     assert orjson.loads(capsys.readouterr().out)["evaluated"] == "second-last tracks"
 
-    assert main(["evaluate", str(run)]) == 2
+    assert main(["evaluate", str(run), "--protocol", "next"]) == 2
     assert "--protocol next needs a run trained with --holdout playlists" in capsys.readouterr().err
+
+    # Without --protocol, a leave-one-out run gets the one protocol it allows.
+    assert main(["evaluate", str(run), "--json", "--quiet"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["protocol"] == "last"

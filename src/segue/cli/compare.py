@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import shutil
 import signal
 import threading
 from pathlib import Path
 
 from segue.cli.train import add_setting
 from segue.errors import UserError
-from segue.evaluation.compare import Comparison, run_comparison
+from segue.data import Dataset
+from segue.evaluation.compare import Comparison, prepare_report_folder, run_comparison
 from segue.evaluation.report import write_report
 from segue.models import MODEL_NAMES, ModelConfig
 from segue.training import Settings, TrainConfig, load_settings
@@ -26,7 +26,9 @@ EPILOG = """\
 Every neural model trains once per seed with the same settings; baselines are fitted once.
 REPORT gets results.csv (one row per run), results.md (mean and standard deviation per model),
 learning_curves.png, metrics.png, and runs/ with every run folder. Running the same command
-again reuses the runs already evaluated, so an interrupted comparison continues.
+again reuses the runs already evaluated, so an interrupted comparison continues; a run stopped
+in training trains again from its start. A report folder is reused only for the same dataset
+and settings (more models or seeds are fine); --force trains everything again.
 """
 
 
@@ -41,7 +43,7 @@ def add_parser(subcommands) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="runs per neural model, seeds 0 .. N-1 (default: 3)")
     parser.add_argument("--config", metavar="FILE", help="TOML settings for every model, as `segue train --config` takes")
     parser.add_argument("--title", default=None, help="heading of results.md (default: the dataset's folder name)")
-    parser.add_argument("--force", action="store_true", help="train everything again, discarding runs in REPORT/runs")
+    parser.add_argument("--force", action="store_true", help="train everything again, discarding the runs of an earlier comparison in REPORT")
     parser.add_argument("--quiet", action="store_true", help="hide progress bars and per-epoch lines")
     group = parser.add_argument_group("shared settings (see `segue train --help`)")
     fields = {f.name: f for kind in (ModelConfig, TrainConfig) for f in dataclasses.fields(kind)}
@@ -52,22 +54,21 @@ def add_parser(subcommands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     models = [name.strip() for name in args.models.split(",") if name.strip()]
+    if not models:
+        raise UserError(f"--models: no model given; expected some of {', '.join(MODEL_NAMES)}")
     unknown = [name for name in models if name not in MODEL_NAMES]
-    if unknown or not models:
-        raise UserError(f"--models: unknown model {unknown[0] if unknown else '(none)'!r}; expected some of {', '.join(MODEL_NAMES)}")
+    if unknown:
+        raise UserError(f"--models: unknown model {unknown[0]!r}; expected some of {', '.join(MODEL_NAMES)}")
     if len(set(models)) != len(models):
         raise UserError("--models: a model is listed twice")
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {args.seeds}")
     settings = _settings(args)
+    Dataset.load(args.dataset)  # a bad dataset stops here, before the report folder exists
 
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out}: exists and is not a folder; choose another --out")
-    if args.force and (out / "runs").is_dir():
-        shutil.rmtree(out / "runs")
-
     comparison = Comparison(Path(args.dataset), out, models, settings, args.seeds, progress=not args.quiet)
+    prepare_report_folder(comparison, args.force)
     previous = {}
     if threading.current_thread() is threading.main_thread():
         # Ctrl-C stops the run in training after its current step; runs already evaluated are kept.
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if rows:
         write_report(out, rows, args.title or f"Comparison on {Path(args.dataset).resolve().name}")
     if comparison.stop.is_set():
-        print(f"interrupted; run the same command again to continue ({len(rows)} runs kept in {out / 'runs'})")
+        kept = f"{len(rows)} evaluated run{'s' if len(rows) != 1 else ''}"
+        print(f"interrupted; run the same command again to continue ({kept} kept in {out / 'runs'})")
         return 130
     print(f"wrote {out / 'results.md'}, {out / 'results.csv'}, {out / 'learning_curves.png'} and {out / 'metrics.png'}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 
@@ -21,10 +22,10 @@ def add_parser(subcommands) -> None:
     parser.add_argument(
         "--protocol",
         choices=PROTOCOLS,
-        default="next",
-        help="next: every track after the ones before it (default); continuation: RecSys Challenge 2018 "
-        "seeds of 1 to 100 tracks, 500 recommendations; last: each playlist's last track (runs trained "
-        "with --holdout last)",
+        default=None,
+        help="next: every track after the ones before it; continuation: RecSys Challenge 2018 seeds of 1 "
+        "to 100 tracks, 500 recommendations; last: each playlist's last track (runs trained with "
+        "--holdout last). Default: last for runs trained with --holdout last, else next",
     )
     parser.add_argument("--split", choices=("test", "valid"), default="test", help="held-out data to evaluate (default: test)")
     parser.add_argument("-k", type=int, nargs="+", default=[10], metavar="K", help="cut-offs of HR, MRR and NDCG (default: 10)")
@@ -39,6 +40,10 @@ def add_parser(subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     if min(args.k) < 1:
         raise UserError(f"-k must be at least 1, got {min(args.k)}")
+    if args.seed < 0:
+        raise UserError(f"--seed must be at least 0, got {args.seed}")
+    if args.protocol == "continuation" and args.k != [10]:
+        logging.getLogger(__name__).warning("-k is ignored: the continuation protocol always scores 500 recommendations")
     options = EvaluationOptions(ks=tuple(sorted(set(args.k))), allow_repeats=args.allow_repeats, seed=args.seed, progress=not args.quiet)
     result = evaluate_run(args.run_dir, args.protocol, args.split, options, args.dataset)
     if args.json:

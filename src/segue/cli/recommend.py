@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 
+import numpy as np
 import orjson
 
 from segue.errors import UserError
-from segue.training import load_run, top_next_tracks
+from segue.scorers.runs import load_scorer
 
 HELP = "print the top next songs for a playlist from a trained run"
 
 
 def add_parser(subcommands) -> None:
     parser = subcommands.add_parser("recommend", help=HELP, description=HELP[0].upper() + HELP[1:] + ".")
-    parser.add_argument("run_dir", metavar="RUN", help="run folder written by `segue train`")
+    parser.add_argument("run_dir", metavar="RUN", help="run folder written by `segue train`: a neural model or a baseline")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--tracks", nargs="+", metavar="URI", help="the playlist as track URIs, in order")
     source.add_argument("--dataset-playlist", metavar="KEY", help="a playlist of the run's dataset, by key (such as mpd:123)")
@@ -28,7 +29,7 @@ def add_parser(subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UserError(f"-k must be at least 1, got {args.k}")
-    trained = load_run(args.run_dir, dataset=args.dataset)
+    trained = load_scorer(args.run_dir, dataset=args.dataset)
     vocabulary_end = trained.dataset.num_indices
 
     with trained.dataset.catalog() as catalog:
@@ -54,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
             f"{row['name']} - {row['artist']}" for row in _tracks(catalog, last).values()
         )
 
-        ranked = top_next_tracks(trained.model, sequence, args.k, context=trained.settings.train.max_len)
+        indices, scores = trained.scorer.recommend(np.array(sequence), args.k)
+        ranked = list(zip(indices.tolist(), scores.tolist()))
         rows = _tracks(catalog, [index for index, _ in ranked])
 
     results = [

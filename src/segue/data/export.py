@@ -99,7 +99,7 @@ def export_recbole(
     with building(out) as scratch:
         summary = _write(dataset, rows, scratch, name, max_len, out)
 
-    logger.info(
+    logger.debug(
         "wrote %d playlists, %d interactions (%d outside the vocabulary) and %d items to %s",
         summary.playlists, summary.interactions, summary.oov_interactions, summary.items, out,
     )

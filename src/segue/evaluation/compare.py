@@ -4,13 +4,16 @@ Every neural model gets the same shared settings (sizes, learning rate, batch si
 time budget) and one run per seed. Baselines have no randomness, so they are fitted once. Each run is
 evaluated on the test data with the protocol its holdout allows, and on as many training
 playlists for the training-data figures of the original study. Runs and their figures are kept
-under ``REPORT/runs``, so an interrupted comparison continues where it stopped.
+under ``REPORT/runs``, so an interrupted comparison continues where it stopped; a run that was
+stopped in training trains again from its start. ``REPORT/comparison.json`` records the dataset
+and settings, and a report folder is reused only for the same ones.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ import orjson
 
 from segue.data.dataset import Dataset
 from segue.data.holdout import Sequences, training_sequences
+from segue.errors import UserError
 from segue.evaluation.protocols import EvaluationOptions, evaluate_next, training_counts
 from segue.evaluation.run import evaluate_run
 from segue.scorers.runs import BASELINES, load_scorer, train_or_fit
@@ -29,6 +33,7 @@ from segue.training.config import Settings
 logger = logging.getLogger(__name__)
 
 FIGURES_FILE = "evaluation.json"
+REPORT_INFO = "comparison.json"
 # Training-data figures come from at most this many training playlists.
 TRAINING_SAMPLE = 500
 
@@ -42,6 +47,51 @@ class Comparison:
     seeds: int = 3
     progress: bool = True
     stop: threading.Event = field(default_factory=threading.Event)
+
+
+def prepare_report_folder(comparison: Comparison, force: bool) -> None:
+    """Create the report folder, or check that an existing one holds the same comparison.
+
+    Only a folder with ``comparison.json`` (or an empty one) is used. One made with another
+    dataset or other settings is rejected, or emptied with ``force``, so that no figure of an
+    earlier comparison ends up in this one's report.
+    """
+    out = comparison.out
+    info = {
+        "dataset": str(Path(comparison.dataset).resolve()),
+        "settings": comparison.settings.to_dict(),
+    }
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out}: exists and is not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / REPORT_INFO).is_file():
+            raise UserError(
+                f"{out}: not a `segue compare` report folder ({REPORT_INFO} not found); choose another --out"
+            )
+        earlier = orjson.loads((out / REPORT_INFO).read_bytes())
+        if force:
+            shutil.rmtree(out / "runs", ignore_errors=True)
+        elif earlier != info:
+            raise UserError(
+                f"{out}: holds a comparison {_difference(earlier, info)}; pass --force to train "
+                "everything again, or choose another --out"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    temporary = out / (REPORT_INFO + ".tmp")
+    temporary.write_bytes(orjson.dumps(info, option=orjson.OPT_INDENT_2))
+    temporary.replace(out / REPORT_INFO)
+
+
+def _difference(earlier: dict, now: dict) -> str:
+    """Describe the first difference between two comparison records, for an error message."""
+    if earlier.get("dataset") != now["dataset"]:
+        return f"on another dataset ({earlier.get('dataset')})"
+    for table, values in now["settings"].items():
+        for name, value in values.items():
+            before = earlier.get("settings", {}).get(table, {}).get(name)
+            if before != value:
+                return f"with other settings ({name} was {before!r}, now {value!r})"
+    return "with other settings"
 
 
 def run_comparison(comparison: Comparison) -> list[dict]:

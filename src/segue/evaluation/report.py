@@ -76,8 +76,14 @@ def _csv(table: list[dict]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
     for row in table:
-        writer.writerow({key: f"{value:.6g}" if isinstance(value, float) else value for key, value in row.items()})
+        writer.writerow({key: _csv_value(value) for key, value in row.items()})
     return buffer.getvalue()
+
+
+def _csv_value(value) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"  # a baseline has no loss, say
+    return str(value)
 
 
 def _markdown(table: list[dict], rows: list[dict], title: str) -> str:
@@ -119,24 +125,28 @@ def plot_learning_curves(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("train_loss", "training loss"), ("valid_loss", "validation loss"),
-              ("valid_accuracy", "validation accuracy"), ("valid_hr10", "validation HR@10"))
+    # (history column, title, scale): accuracy and HR in % as in metrics.png.
+    panels = (("train_loss", "training loss", 1), ("valid_loss", "validation loss", 1),
+              ("valid_accuracy", "validation accuracy (%)", 100), ("valid_hr10", "validation HR@10 (%)", 100))
     figure, axes = plt.subplots(2, 2, figsize=(10, 7), dpi=80)
     colours = _colours([row["model"] for row in rows if row["model"] not in BASELINES])
     labelled = set()
     for row in rows:
         if row["model"] not in BASELINES and row["history"]:
             steps = [point["step"] for point in row["history"]]
-            for axis, (key, _) in zip(axes.flat, panels):
+            for axis, (key, _, scale) in zip(axes.flat, panels):
                 label = row["model"] if row["model"] not in labelled else None
-                axis.plot(steps, [point[key] for point in row["history"]], marker=".", color=colours[row["model"]], label=label)
+                values = [point[key] * scale for point in row["history"]]
+                axis.plot(steps, values, marker=".", color=colours[row["model"]], label=label)
             labelled.add(row["model"])
-    for axis, (_, name) in zip(axes.flat, panels):
+    for axis, (_, name, _) in zip(axes.flat, panels):
         axis.set_title(name)
         axis.set_xlabel("step")
         axis.grid(alpha=0.3)
     if labelled:
         axes.flat[0].legend()
+    else:
+        figure.text(0.5, 0.5, "no neural model in this comparison: baselines have no learning curve", ha="center")
     figure.tight_layout()
     figure.savefig(_temporary(path), format="png")
     plt.close(figure)

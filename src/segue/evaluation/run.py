@@ -16,15 +16,20 @@ logger = logging.getLogger(__name__)
 
 def evaluate_run(
     run: str | Path | ScorerRun,
-    protocol: str = "next",
+    protocol: str | None = None,
     split: str = "test",
     options: EvaluationOptions | None = None,
     dataset: str | Path | None = None,
 ) -> dict:
-    """Evaluate a run (a folder, or one already loaded) and return the figures with what produced them."""
+    """Evaluate a run (a folder, or one already loaded) and return the figures with what produced them.
+
+    Without a protocol, a run trained with the ``last`` holdout gets ``last`` and others ``next``.
+    """
     options = options or EvaluationOptions()
     loaded = run if isinstance(run, ScorerRun) else load_scorer(run, dataset)
     holdout = loaded.settings.train.holdout
+    if protocol is None:
+        protocol = "last" if holdout == "last" else "next"
     if PROTOCOL_HOLDOUT[protocol] != holdout:
         needed = PROTOCOL_HOLDOUT[protocol]
         raise UserError(

@@ -58,7 +58,7 @@ def fit_baseline(
     baseline.fit(dataset, sequences, progress)
     seconds = time.monotonic() - started
 
-    create_run_folder(run, force)
+    create_run_folder(run, force, resumable=False)
     write_run_info(run, dataset, vocabulary_fingerprint(dataset), world_size=1, extra={"fit_seconds": seconds})
     settings.save(run / SETTINGS_FILE)
     baseline.save(run)

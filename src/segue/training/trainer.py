@@ -382,13 +382,14 @@ def _adamw(model: nn.Module, lr: float, weight_decay: float) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=lr)
 
 
-def create_run_folder(run: Path, force: bool) -> None:
+def create_run_folder(run: Path, force: bool, resumable: bool = True) -> None:
     """Create an empty run folder; ``force`` replaces an earlier run folder, and nothing else."""
     if run.exists() and not run.is_dir():
         raise UserError(f"{run}: exists and is not a folder; choose another --out")
     if run.is_dir() and any(run.iterdir()):
         if not force:
-            raise UserError(f"{run}: already exists; pass --resume to continue it or --force to replace it")
+            advice = "pass --resume to continue it or --force to replace it" if resumable else "pass --force to replace it"
+            raise UserError(f"{run}: already exists; {advice}")
         if not (run / RUN_INFO).is_file():
             raise UserError(f"{run}: not a Segue run folder ({RUN_INFO} not found), and --force replaces only those")
         shutil.rmtree(run)
