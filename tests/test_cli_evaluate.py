@@ -93,14 +93,14 @@ def test_compare_writes_every_file(cycle_dataset, tmp_path):
         assert list(csv.DictReader(file)) == rows
 
 
-def test_compare_reuses_a_report_only_for_the_same_settings(cycle_dataset, tmp_path, capsys):
+def test_compare_rejects_changed_settings(cycle_dataset, tmp_path, capsys):
     out = tmp_path / "report"
     arguments = ["compare", str(cycle_dataset.path), "--out", str(out), "--models", "pop", "--quiet"]
     assert main(arguments) == 0
     capsys.readouterr()
 
     assert main([*arguments, "--lr", "0.5"]) == 2
-    assert "holds a comparison with other settings (lr was 0.001, now 0.5)" in capsys.readouterr().err
+    assert "contains a comparison with other settings (lr was 0.001, now 0.5)" in capsys.readouterr().err
     assert main([*arguments, "--lr", "0.5", "--force"]) == 0
 
 

@@ -4,7 +4,7 @@ Every neural model gets the same shared settings (sizes, learning rate, batch si
 time budget) and one run per seed. Baselines have no randomness, so they are fitted once. Each run is
 evaluated on the test data with the protocol its holdout allows, and on as many training
 playlists for the training-data figures of the original study. Runs and their figures are kept
-under ``REPORT/runs``, so an interrupted comparison continues where it stopped; a run that was
+under ``REPORT/runs``, so an interrupted comparison continues where it stopped. A run that was
 stopped in training trains again from its start. ``REPORT/comparison.json`` records the dataset
 and settings, and a report folder is reused only for the same ones.
 """
@@ -50,7 +50,7 @@ class Comparison:
 
 
 def prepare_report_folder(comparison: Comparison, force: bool) -> None:
-    """Create the report folder, or check that an existing one holds the same comparison.
+    """Create the report folder, or check that an existing one contains the same comparison.
 
     Only a folder with ``comparison.json`` (or an empty one) is used. One made with another
     dataset or other settings is rejected, or emptied with ``force``, so that no figure of an
@@ -73,7 +73,7 @@ def prepare_report_folder(comparison: Comparison, force: bool) -> None:
             shutil.rmtree(out / "runs", ignore_errors=True)
         elif earlier != info:
             raise UserError(
-                f"{out}: holds a comparison {_difference(earlier, info)}; pass --force to train "
+                f"{out}: contains a comparison {_difference(earlier, info)}; pass --force to train "
                 "everything again, or choose another --out"
             )
     out.mkdir(parents=True, exist_ok=True)
