@@ -32,18 +32,18 @@ COLUMNS = {
     "test_targets": lambda row: row["test"]["targets"],
 }
 
-# Columns of the Markdown table: (heading, column, shown as a percentage).
+# Columns of the Markdown table: (heading, column, scale, decimals); a scale of 100 shows a percentage.
 TABLE = (
-    ("train loss", "train_loss", False),
-    ("train acc.", "train_accuracy", True),
-    ("test loss", "test_loss", False),
-    ("test acc.", "test_accuracy", True),
-    (f"HR@{K}", f"hr@{K}", True),
-    (f"MRR@{K}", f"mrr@{K}", True),
-    (f"NDCG@{K}", f"ndcg@{K}", True),
-    (f"coverage@{K}", f"coverage@{K}", True),
-    ("pop. bias", f"popularity_bias@{K}", False),
-    ("train time (s)", "train_seconds", False),
+    ("train loss", "train_loss", 1, 3),
+    ("train acc.", "train_accuracy", 100, 2),
+    ("test loss", "test_loss", 1, 3),
+    ("test acc.", "test_accuracy", 100, 2),
+    (f"HR@{K}", f"hr@{K}", 100, 2),
+    (f"MRR@{K}", f"mrr@{K}", 100, 2),
+    (f"NDCG@{K}", f"ndcg@{K}", 100, 2),
+    (f"coverage@{K}", f"coverage@{K}", 100, 2),
+    ("pop. bias", f"popularity_bias@{K}", 1, 3),
+    ("train time (s)", "train_seconds", 1, 1),
 )
 
 
@@ -64,7 +64,7 @@ def summarise(table: list[dict]) -> dict[str, dict[str, tuple[float, float, int]
     summary = {}
     for model, runs in by_model.items():
         summary[model] = {}
-        for _, column, _ in TABLE:
+        for _, column, _, _ in TABLE:
             values = np.array([run[column] for run in runs], dtype=np.float64)
             std = float(values.std(ddof=1)) if len(values) > 1 else math.nan
             summary[model][column] = (float(values.mean()), std, len(values))
@@ -97,24 +97,24 @@ def _markdown(table: list[dict], rows: list[dict], title: str) -> str:
         f"figures come from up to 500 training playlists. Loss is the mean negative log-likelihood of "
         "in-vocabulary targets; baselines have none.",
         "",
-        "| model | " + " | ".join(heading for heading, _, _ in TABLE) + " |",
+        "| model | " + " | ".join(heading for heading, _, _, _ in TABLE) + " |",
         "|---|" + "---:|" * len(TABLE),
     ]
     for model, columns in summary.items():
         runs = next(iter(columns.values()))[2]
-        cells = [_cell(*columns[column][:2], percent) for _, column, percent in TABLE]
+        cells = [_cell(*columns[column][:2], scale, decimals) for _, column, scale, decimals in TABLE]
         lines.append(f"| {model} ({runs}) | " + " | ".join(cells) + " |")
     lines += ["", "![learning curves](learning_curves.png)", "", "![metrics](metrics.png)", ""]
     return "\n".join(lines)
 
 
-def _cell(mean: float, std: float, percent: bool) -> str:
+def _cell(mean: float, std: float, scale: int, decimals: int) -> str:
     if math.isnan(mean):
         return "–"
-    scale, unit, digits = (100, "%", 2) if percent else (1, "", 3 if abs(mean) < 100 else 0)
-    text = f"{mean * scale:.{digits}f}{unit}"
+    unit = "%" if scale == 100 else ""
+    text = f"{mean * scale:.{decimals}f}{unit}"
     if not math.isnan(std):
-        text += f" ± {std * scale:.{digits}f}"
+        text += f" ± {std * scale:.{decimals}f}"
     return text
 
 
