@@ -127,7 +127,8 @@ def run_comparison(comparison: Comparison) -> list[dict]:
 
 
 def _train_or_fit(comparison: Comparison, run: Path, settings: Settings) -> tuple[float, list[dict], str]:
-    # A run folder without figures is a run that stopped before its evaluation: train it again.
+    # Limitation: a run folder without figures stopped before its evaluation, and it trains again
+    # from its start instead of resuming from its last checkpoint.
     started = time.monotonic()
     result = train_or_fit(comparison.dataset, run, settings, force=True, progress=comparison.progress, stop=comparison.stop)
     seconds = result.history[-1]["seconds"] if result.history else time.monotonic() - started
