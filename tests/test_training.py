@@ -6,13 +6,14 @@ import csv
 import math
 import threading
 
+import numpy as np
 import pytest
 import torch
 
 from segue.errors import UserError
 from segue.models import ModelConfig, NextTrackModel
-from segue.training import Settings, TrainingDiverged, load_run, top_next_tracks, train
-from segue.training import trainer
+from segue.scorers.neural import NeuralScorer
+from segue.training import Settings, TrainingDiverged, load_run, train, trainer
 from segue.training.checkpoint import load_checkpoint
 from segue.training.config import TrainConfig, load_settings
 
@@ -205,10 +206,11 @@ def test_context_reads_last_tracks(cycle_dataset, tmp_path):
     model = load_run(tmp_path / "run").model
     sequence = list(range(2, 40))
 
-    limited = top_next_tracks(model, sequence, k=5, context=12)
+    scorer = NeuralScorer(model, context=12)
+    limited = list(zip(*(array.tolist() for array in scorer.recommend(np.array(sequence), k=5))))
 
     # The same as ranking after the last 12 tracks alone, minus the tracks of the whole sequence.
-    every_track = top_next_tracks(model, sequence[-12:], k=60, exclude_input=False)
+    every_track = zip(*(array.tolist() for array in scorer.recommend(np.array(sequence[-12:]), k=60, allow_repeats=True)))
     expected = [(index, score) for index, score in every_track if index not in sequence][:5]
     assert [index for index, _ in limited] == [index for index, _ in expected]
     assert [score for _, score in limited] == pytest.approx([score for _, score in expected], abs=1e-6)

@@ -8,13 +8,13 @@ import signal
 import threading
 from pathlib import Path
 
-from segue.cli.train import add_setting
+from segue.cli.train import add_setting, settings_from_flags
 from segue.errors import UserError
 from segue.data import Dataset
 from segue.evaluation.compare import Comparison, prepare_report_folder, run_comparison
 from segue.evaluation.report import write_report
 from segue.models import MODEL_NAMES, ModelConfig
-from segue.training import Settings, TrainConfig, load_settings
+from segue.training import TrainConfig
 
 HELP = "train and evaluate several models with the same settings and write a comparison report"
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--models: a model is listed twice")
     if args.seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {args.seeds}")
-    settings = _settings(args)
+    settings = settings_from_flags(args)
     Dataset.load(args.dataset)  # a bad dataset stops here, before the report folder exists
 
     out = Path(args.out)
@@ -83,19 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if rows:
         write_report(out, rows, args.title or f"Comparison on {Path(args.dataset).resolve().name}")
     if comparison.stop.is_set():
-        kept = f"{len(rows)} evaluated run{'s' if len(rows) != 1 else ''}"
-        print(f"interrupted; run the same command again to continue ({kept} kept in {out / 'runs'})")
+        evaluated = f"{len(rows)} evaluated run{'s' if len(rows) != 1 else ''}"
+        print(f"interrupted; run the same command again to continue ({evaluated} saved in {out / 'runs'})")
         return 130
     print(f"wrote {out / 'results.md'}, {out / 'results.csv'}, {out / 'learning_curves.png'} and {out / 'metrics.png'}")
     return 0
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config) if args.config else Settings()
-    merged = settings.to_dict()
-    for table, kind in (("model", ModelConfig), ("train", TrainConfig)):
-        for setting in dataclasses.fields(kind):
-            value = getattr(args, setting.name, None)
-            if setting.name in SHARED and value is not None:
-                merged[table][setting.name] = value
-    return Settings.from_dict(merged, args.config or "command line")

@@ -70,32 +70,37 @@ def add_setting(group, setting: dataclasses.Field) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict]:
-    """Return the settings given as flags, by table."""
+    """Return the settings given as flags, by table; a command may define flags for some settings only."""
     flags: dict[str, dict] = {"model": {}, "train": {}}
     for table, kind in (("model", ModelConfig), ("train", TrainConfig)):
         for setting in dataclasses.fields(kind):
-            value = getattr(args, setting.name)
+            value = getattr(args, setting.name, None)
             if value is not None:
                 flags[table][setting.name] = value
     return flags
 
 
-def resolve_settings(args: argparse.Namespace) -> Settings:
+def settings_from_flags(args: argparse.Namespace) -> Settings:
+    """Return the defaults, then ``args.config`` (a TOML file, if given), then the setting flags."""
     overrides = _overrides(args)
-    any_flags = any(overrides.values())
+    settings = load_settings(args.config) if args.config else Settings()
+    merged = settings.to_dict()
+    for table in merged:
+        merged[table].update(overrides[table])
+    if args.config:
+        source = f"{args.config} with command-line flags" if any(overrides.values()) else args.config
+    else:
+        source = "command line"
+    return Settings.from_dict(merged, source)
+
+
+def resolve_settings(args: argparse.Namespace) -> Settings:
     if not args.resume:
-        settings = load_settings(args.config) if args.config else Settings()
-        merged = settings.to_dict()
-        for table in merged:
-            merged[table].update(overrides[table])
-        if args.config:
-            source = f"{args.config} with command-line flags" if any_flags else args.config
-        else:
-            source = "command line"
-        return Settings.from_dict(merged, source)
+        return settings_from_flags(args)
 
     if args.config:
         raise UserError("--config cannot be combined with --resume: a resumed run keeps its settings")
+    overrides = _overrides(args)
     saved = load_settings(Path(args.out) / SETTINGS_FILE)
     merged = saved.to_dict()
     for table in merged:

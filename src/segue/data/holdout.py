@@ -5,8 +5,8 @@ Two holdouts are supported:
 - ``playlists``: whole playlists are held out. Models learn from the train split, are validated on
   the valid split and tested on the test split. Every position of a held-out playlist is a target.
 - ``last``: leave-one-out, as the sequential-recommendation literature evaluates. Every playlist
-  outside the challenge split contributes its tracks but the last two to training; the second-last
-  track is its validation target and the last one its test target.
+  outside the challenge split contributes its tracks but the last two to training. Its second-last
+  track is its validation target and its last track the test target.
 """
 
 from __future__ import annotations
@@ -48,6 +48,11 @@ class Sequences:
     @property
     def lengths(self) -> np.ndarray:
         return self.ends - self.starts
+
+    def track_counts(self, num_indices: int) -> np.ndarray:
+        """Return how often each track index below ``num_indices`` occurs in the sequences."""
+        tracks, _ = self.concatenated()
+        return np.bincount(tracks, minlength=num_indices)[:num_indices].astype(np.int64)
 
     def concatenated(self) -> tuple[np.ndarray, np.ndarray]:
         """Return all tracks in one array and the sequence of each track, for sparse counting."""

@@ -70,8 +70,7 @@ def evaluate(scorer: Scorer, dataset: Dataset, protocol: str, holdout: str, spli
 
 def training_counts(dataset: Dataset, holdout: str) -> torch.Tensor:
     """Return how often each index occurs in the training sequences, (num_indices,)."""
-    tracks, _ = training_sequences(dataset, holdout).concatenated()
-    return torch.from_numpy(np.bincount(tracks, minlength=dataset.num_indices)[: dataset.num_indices])
+    return torch.from_numpy(training_sequences(dataset, holdout).track_counts(dataset.num_indices))
 
 
 class _RankingTotals:
@@ -144,24 +143,22 @@ def evaluate_next(scorer: Scorer, sequences: Sequences, train_counts: torch.Tens
     totals = _RankingTotals(options.ks, scorer.log_probabilities, train_counts)
     bar = tqdm(total=int(np.maximum(sequences.lengths - 1, 0).sum()), unit="target", disable=not options.progress, desc="next")
     for batch in _batches(sequences, scorer.num_indices, lambda n: n):
-        playlists = [sequences[i] for i in batch]
-        prefix_scores = scorer.prefix_scores(playlists)
+        # A playlist of one track has no target.
+        playlists = [sequences[i] for i in batch if sequences.lengths[i] > 1]
+        if not playlists:
+            continue
+        scores = torch.cat([s[:-1] for s in scorer.prefix_scores(playlists)])  # (targets, tracks)
+        targets = torch.from_numpy(np.concatenate([p[1:] for p in playlists]).astype(np.int64))
+
         rows, cols, offset = [], [], 0
         for playlist in playlists:
             n = len(playlist) - 1
-            if n < 1:
-                continue
             if not options.allow_repeats:
                 # Row t (predicting track t + 1) excludes tracks 0 .. t of the playlist.
                 within, before = np.tril_indices(n)
                 rows.append(offset + within)
                 cols.append(playlist[before])
             offset += n
-        kept = [(p, s) for p, s in zip(playlists, prefix_scores) if len(p) > 1]
-        if not kept:
-            continue
-        scores = torch.cat([s[:-1] for _, s in kept])  # (targets, tracks)
-        targets = torch.from_numpy(np.concatenate([p[1:] for p, _ in kept]).astype(np.int64))
         totals.add(scores, targets, *_exclusions(rows, cols))
         bar.update(len(targets))
     bar.close()

@@ -35,8 +35,7 @@ class Baseline(Scorer):
 
     def fit(self, dataset: Dataset, sequences: Sequences, progress: bool = True) -> None:
         """Count what the baseline needs from ``sequences``, the training part of ``dataset``."""
-        tracks, _ = sequences.concatenated()
-        self.popularity = np.bincount(tracks, minlength=self.num_indices)[: self.num_indices].astype(np.int64)
+        self.popularity = sequences.track_counts(self.num_indices)
         self.popularity[: OOV + 1] = 0
         self.fit_counts(dataset, sequences, progress)
 

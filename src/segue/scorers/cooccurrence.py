@@ -41,11 +41,11 @@ def keep_largest(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     # One sort by row, then descending value, then column, ranks every entry within its row.
     order = np.lexsort((matrix.indices, -matrix.data, rows))
     rank = np.arange(len(order)) - matrix.indptr[rows[order]]
-    kept = order[rank < k]
+    selected = order[rank < k]
 
     indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.minimum(counts, k), out=indptr[1:])
-    result = sp.csr_matrix((matrix.data[kept], matrix.indices[kept], indptr), shape=matrix.shape)
+    result = sp.csr_matrix((matrix.data[selected], matrix.indices[selected], indptr), shape=matrix.shape)
     result.sort_indices()
     return result
 
@@ -63,8 +63,8 @@ def cosine_neighbors(playlists: sp.csr_matrix, neighbors: int) -> sp.csr_matrix:
     holding = np.diff(by_track.indptr).astype(np.float64)  # (tracks,)
     scale = np.divide(1.0, np.sqrt(holding), out=np.zeros_like(holding), where=holding > 0)
 
-    # Limitation: a block holds every co-occurrence of its tracks before the cut to ``neighbors``;
-    # fitting on the full MPD (2.26 million tracks) has not been measured and may need smaller blocks.
+    # Limitation: a block contains every co-occurrence of its tracks before the cut to ``neighbors``.
+    # Fitting on the full MPD (2.26 million tracks) has not been measured and may need smaller blocks.
     blocks = []
     for start in range(0, num_indices, SIMILARITY_BLOCK_ROWS):
         stop = min(start + SIMILARITY_BLOCK_ROWS, num_indices)

@@ -1,7 +1,7 @@
 """Training next-track models: settings, windows, the loop, checkpoints and run folders."""
 
 from segue.training.config import Settings, TrainConfig, load_settings
-from segue.training.loading import TrainedRun, load_run, top_next_tracks
+from segue.training.loading import TrainedRun, load_run
 from segue.training.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [
@@ -12,6 +12,5 @@ __all__ = [
     "TrainingDiverged",
     "load_run",
     "load_settings",
-    "top_next_tracks",
     "train",
 ]

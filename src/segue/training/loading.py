@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-import torch
 
 from segue.data.dataset import Dataset
 from segue.errors import UserError
@@ -57,22 +56,3 @@ def load_run(run: str | Path, dataset: str | Path | None = None, checkpoint: str
     model.load_state_dict(state["model"])
     model.eval()
     return TrainedRun(run, model, settings, data, info)
-
-
-@torch.no_grad()
-def top_next_tracks(
-    model: NextTrackModel, sequence: list[int], k: int, exclude_input: bool = True, context: int | None = None
-) -> list[tuple[int, float]]:
-    """Return the k best next tracks after ``sequence`` as (index, score) pairs.
-
-    With ``context``, the model reads only the last ``context`` tracks, as it did in training
-    windows of that many steps. ``exclude_input`` still leaves out every track of the sequence.
-    """
-    tracks = torch.tensor([sequence], dtype=torch.long)
-    read = tracks[:, -context:] if context else tracks
-    scores = model.scores_after(read, torch.tensor([read.shape[1]]))[0]
-    if exclude_input:
-        scores[tracks[0]] = float("-inf")
-    k = min(k, int(torch.isfinite(scores).sum()))
-    values, indices = scores.topk(k)
-    return list(zip(indices.tolist(), values.tolist()))

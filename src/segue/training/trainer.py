@@ -23,13 +23,13 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from segue import __version__
-from segue.data.dataset import OOV, Dataset
+from segue.data.dataset import Dataset
 from segue.data.holdout import held_out_sequences, split_label, training_sequences
 from segue.errors import UserError
 from segue.models import NextTrackModel
 from segue.training.checkpoint import BEST, LAST, load_checkpoint, save_checkpoint, vocabulary_fingerprint
 from segue.training.config import Settings
-from segue.training.distributed import Process, start_process_group, stop_process_group
+from segue.training.distributed import start_process_group, stop_process_group
 from segue.training.metrics import MetricsLog
 from segue.training.validation import validate
 from segue.training.windows import Windows
