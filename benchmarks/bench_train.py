@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from segue.models import MODEL_NAMES, ModelConfig, NextTrackModel
+from segue.models import NEURAL_MODEL_NAMES, ModelConfig, NextTrackModel
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -58,7 +58,7 @@ def measure(args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(MODEL_NAMES), help="comma-separated models (default: all)")
+    parser.add_argument("--models", default=",".join(NEURAL_MODEL_NAMES), help="comma-separated models (default: all)")
     parser.add_argument("--batch", type=int, default=64, help="windows per batch (default: 64)")
     parser.add_argument("--length", type=int, default=50, help="steps per window (default: 50)")
     parser.add_argument("--embedding", type=int, default=128, help="embedding width (default: 128)")
