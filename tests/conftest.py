@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from segue.data import Dataset, PrepareOptions, TableColumns, prepare
+from segue.models import MODEL_NAMES, ModelConfig
+from segue.scorers.runs import load_scorer, train_or_fit
+from segue.training import Settings
+from segue.training.config import TrainConfig
 
 SHARED_DATA = Path(os.environ.get("SEGUE_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
@@ -81,6 +85,39 @@ def cycle_dataset(tmp_path_factory) -> Dataset:
     root = tmp_path_factory.mktemp("cycle")
     source = write_cycle_playlists(root / "source" / "mpd.slice.0-199.json", playlists=200, tracks=60)
     return prepare([str(source)], root / "dataset", PrepareOptions(min_count=1), progress=False)
+
+
+# Small sizes that every neural model learns the cycle with in a few epochs on one thread.
+SMALL_MODEL = dict(embedding_dim=32, hidden_size=32, memory_slots=16, memory_width=16, read_heads=2, dropout=0.0, max_positions=40)
+# Training windows of the fitted runs: sequences longer than this test reading past one window.
+CONTEXT = 30
+
+
+@pytest.fixture(scope="session", params=MODEL_NAMES)
+def fitted(request, cycle_dataset, tmp_path_factory):
+    """Every model trained or fitted on the cycle data: (name, run folder, loaded ScorerRun)."""
+    name = request.param
+    run = tmp_path_factory.mktemp(name) / "run"
+    settings = Settings(
+        ModelConfig(model=name, **SMALL_MODEL),
+        TrainConfig(epochs=12, batch_size=16, max_len=CONTEXT, lr=0.01, warmup_steps=10, patience=0, device="cpu"),
+    )
+    train_or_fit(cycle_dataset.path, run, settings, progress=False)
+    return name, run, load_scorer(run)
+
+
+def track(dataset: Dataset, number: int) -> int:
+    """Return the dataset index of track ``number`` of the cycle."""
+    with dataset.catalog() as catalog:
+        return catalog.execute("SELECT idx FROM tracks WHERE uri = ?", (f"spotify:track:cycle{number:04d}",)).fetchone()[0]
+
+
+@pytest.fixture(autouse=True)
+def feedback_log(tmp_path, monkeypatch) -> Path:
+    """Point the default feedback log at a fresh file, so that no test writes to the user's data folder."""
+    path = tmp_path / "feedback.sqlite"
+    monkeypatch.setenv("SEGUE_FEEDBACK", str(path))
+    return path
 
 
 def pytest_configure(config) -> None:

@@ -6,34 +6,12 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import track
 from segue.evaluation import EvaluationOptions
 from segue.evaluation.run import evaluate_run
-from segue.models import BASELINE_NAMES, MODEL_NAMES, ModelConfig
+from segue.models import BASELINE_NAMES, ModelConfig
 from segue.scorers.runs import load_scorer, train_or_fit
 from segue.training import Settings
-from segue.training.config import TrainConfig
-
-# Small sizes that every neural model learns the cycle with in a few epochs on one thread.
-SMALL = dict(embedding_dim=32, hidden_size=32, memory_slots=16, memory_width=16, read_heads=2, dropout=0.0, max_positions=40)
-
-
-@pytest.fixture(scope="module", params=MODEL_NAMES)
-def fitted(request, cycle_dataset, tmp_path_factory):
-    name = request.param
-    run = tmp_path_factory.mktemp(name) / "run"
-    settings = Settings(
-        ModelConfig(model=name, **SMALL),
-        TrainConfig(epochs=12, batch_size=16, max_len=30, lr=0.01, warmup_steps=10, patience=0, device="cpu"),
-    )
-    train_or_fit(cycle_dataset.path, run, settings, progress=False)
-    return name, run, load_scorer(run)
-
-
-def track(dataset, number: int) -> int:
-    """Return the dataset index of track ``number`` of the cycle."""
-    with dataset.catalog() as catalog:
-        return catalog.execute("SELECT idx FROM tracks WHERE uri = ?", (f"spotify:track:cycle{number:04d}",)).fetchone()[0]
-
 
 def test_learns_the_cycle(fitted):
     # Every model but popularity reaches HR@10 0.998 to 1.0. Popularity ignores the

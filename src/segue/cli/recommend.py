@@ -1,105 +1,131 @@
-"""`segue recommend`: the next songs for a playlist from a trained run."""
+"""`segue recommend`: the next songs for a playlist from a trained run, with optional feedback."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-import numpy as np
 import orjson
 
 from segue.errors import UserError
-from segue.scorers.runs import load_scorer
+from segue.recommending import Recommender, Session
+from segue.recommending.feedback import DISLIKE, FEEDBACK_ENV, LIKE
+from segue.spotify.links import read_track_file, track_uri
 
-HELP = "print the top next songs for a playlist from a trained run"
+HELP = "print the top next songs for a playlist from a trained run, after optional thumbs-up and thumbs-down"
+
+
+class _Feedback(argparse.Action):
+    """Collect --like and --dislike into one list, in command-line order."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        try:
+            uri = track_uri(value)
+        except ValueError as error:
+            raise argparse.ArgumentError(self, str(error)) from None
+        events = getattr(namespace, "feedback_events", None) or []
+        namespace.feedback_events = [*events, (uri, LIKE if option_string == "--like" else DISLIKE)]
+
+
+def add_feedback_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feedback",
+        metavar="FILE",
+        help=f"SQLite feedback log (default: ${FEEDBACK_ENV}, else feedback.sqlite in the user's data folder)",
+    )
 
 
 def add_parser(subcommands) -> None:
     parser = subcommands.add_parser("recommend", help=HELP, description=HELP[0].upper() + HELP[1:] + ".")
     parser.add_argument("run_dir", metavar="RUN", help="run folder written by `segue train`: a neural model or a baseline")
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--tracks", nargs="+", metavar="URI", help="the playlist as track URIs, in order")
+    source.add_argument("--tracks", nargs="+", metavar="URI", help="the playlist as track URIs or Spotify links, in order")
     source.add_argument("--dataset-playlist", metavar="KEY", help="a playlist of the run's dataset, by key (such as mpd:123)")
+    source.add_argument("--playlist-file", metavar="FILE", help="a text file of track URIs or Spotify links, one a line")
+    source.add_argument("--session", metavar="ID", help="continue a session from the feedback log")
+    parser.add_argument("--like", action=_Feedback, metavar="URI", help="thumbs-up: append the track to the input (repeatable)")
+    parser.add_argument("--dislike", action=_Feedback, metavar="URI", help="thumbs-down: never recommend the track (repeatable)")
     parser.add_argument("-k", type=int, default=10, help="how many songs to recommend (default: 10)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--dataset", metavar="DIR", help="dataset folder, if not the one the run was trained on")
-    parser.set_defaults(run=run)
+    add_feedback_option(parser)
+    parser.set_defaults(run=run, feedback_events=[])
 
 
 def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UserError(f"-k must be at least 1, got {args.k}")
-    trained = load_scorer(args.run_dir, dataset=args.dataset)
-    vocabulary_end = trained.dataset.num_indices
+    with Recommender.load(args.run_dir, dataset=args.dataset, feedback=args.feedback) as recommender:
+        session, title = _start(recommender, args)
+        for uri, value in args.feedback_events:
+            session.apply(uri, value)
+        recommendations = session.recommend(args.k)
+        results = [{"rank": rank, **vars(item)} for rank, item in enumerate(recommendations, start=1)]
+        for result in results:
+            del result["index"]
 
-    with trained.dataset.catalog() as catalog:
-        if args.dataset_playlist is not None:
-            found = catalog.execute(
-                "SELECT row, name FROM playlists WHERE key = ?", (args.dataset_playlist,)
-            ).fetchone()
-            if found is None:
-                example = catalog.execute("SELECT key FROM playlists LIMIT 1").fetchone()
-                hint = f"; keys look like {example['key']!r}" if example else ""
-                raise UserError(f"playlist {args.dataset_playlist!r} not found in {trained.dataset.path}{hint}")
-            sequence = trained.dataset.sequence(found["row"]).tolist()
-            last = trained.dataset.sequence(found["row"], full=True)[-3:].tolist()
-            title = f"playlist {args.dataset_playlist}" + (f" {found['name']!r}" if found["name"] else "")
-            unknown: list[str] = []
-        else:
-            sequence, unknown = _indices_of(catalog, args.tracks, vocabulary_end)
-            last, title = sequence[-3:], "the --tracks playlist"
-        known = sum(index > 1 for index in sequence)
-        if known == 0:
-            raise UserError(f"none of the tracks of {title} is in the model's vocabulary, so there is nothing to continue")
-        header = f"{title}: {len(sequence) + len(unknown)} tracks, {known} in the model's vocabulary; ends with " + "; ".join(
-            f"{row['name']} - {row['artist']}" for row in _tracks(catalog, last).values()
-        )
+        if args.json:
+            document = {
+                "session": session.id,
+                "playlist": session.playlist,
+                "input_tracks": len(session.input),
+                "unknown": session.unknown,
+                "popularity_only": session.popularity_only,
+                "recommendations": results,
+            }
+            sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+            return 0
+        _print_header(recommender, session, title)
 
-        indices, scores = trained.scorer.recommend(np.array(sequence), args.k)
-        ranked = list(zip(indices.tolist(), scores.tolist()))
-        rows = _tracks(catalog, [index for index, _ in ranked])
-
-    results = [
-        {"rank": rank, "uri": rows[index]["uri"], "title": rows[index]["name"], "artist": rows[index]["artist"], "score": score}
-        for rank, (index, score) in enumerate(ranked, start=1)
-    ]
-    if args.json:
-        sys.stdout.write(orjson.dumps({"recommendations": results, "unknown": unknown}, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return 0
-
-    print(header)
-    if unknown:
-        print(f"skipped {len(unknown)} track(s) not in the model's vocabulary: {', '.join(unknown[:5])}" + (" ..." if len(unknown) > 5 else ""))
-    print(f"{'rank':>4}  {'title':<40} {'artist':<28} {'score':>8}")
+    print(f"{'rank':>4}  {'title':<40} {'artist':<28} {'score':>9}")
     for result in results:
-        print(f"{result['rank']:>4}  {_clip(result['title'], 40):<40} {_clip(result['artist'], 28):<28} {result['score']:>8.3f}")
+        print(f"{result['rank']:>4}  {_clip(result['title'], 40):<40} {_clip(result['artist'], 28):<28} {result['score']:>9.3f}")
     return 0
 
 
-def _indices_of(catalog, uris: list[str], vocabulary_end: int) -> tuple[list[int], list[str]]:
-    """Map URIs to vocabulary indices; return the indices in order and the URIs left out."""
-    found: dict[str, int] = {}
-    for begin in range(0, len(uris), 500):
-        chunk = uris[begin : begin + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in catalog.execute(f"SELECT uri, idx FROM tracks WHERE uri IN ({marks})", chunk):
-            found[row["uri"]] = row["idx"]
-    sequence, unknown = [], []
-    for uri in uris:
-        index = found.get(uri)
-        if index is not None and index < vocabulary_end:
-            sequence.append(index)
-        else:
-            unknown.append(uri)
-    return sequence, unknown
+def _start(recommender: Recommender, args: argparse.Namespace) -> tuple[Session, str]:
+    """Start or restore the session the arguments name; return it and a title for the header."""
+    if args.session is not None:
+        return recommender.restore(args.session), f"session {args.session}"
+
+    if args.dataset_playlist is not None:
+        found = recommender.lookup.playlist(args.dataset_playlist)
+        if found is None:
+            example = recommender.lookup.example_playlist_key()
+            hint = f"; keys look like {example!r}" if example else ""
+            raise UserError(f"playlist {args.dataset_playlist!r} not found in {recommender.dataset.path}{hint}")
+        row, name = found
+        tracks = recommender.dataset.sequence(row, full=True).tolist()
+        title = f"playlist {args.dataset_playlist}" + (f" {name!r}" if name else "")
+        return recommender.start(tracks, playlist=args.dataset_playlist), title
+
+    if args.playlist_file is not None:
+        tracks = read_track_file(args.playlist_file)
+        return recommender.start(tracks, playlist=args.playlist_file), f"playlist file {args.playlist_file}"
+
+    try:
+        tracks = [track_uri(text) for text in args.tracks]
+    except ValueError as error:
+        raise UserError(f"--tracks: {error}") from None
+    return recommender.start(tracks), "the --tracks playlist"
 
 
-def _tracks(catalog, indices: list[int]) -> dict:
-    """Return catalog rows by index, in the order of ``indices``."""
-    marks = ",".join("?" * len(indices))
-    query = f"SELECT idx, uri, name, artist FROM tracks WHERE idx IN ({marks})"
-    found = {row["idx"]: row for row in catalog.execute(query, indices)}
-    return {index: found[index] for index in indices if index in found}
+def _print_header(recommender: Recommender, session: Session, title: str) -> None:
+    last = recommender.lookup.tracks(session.input[: session.playlist_known][-3:])
+    ending = "; ".join(f"{_clip(track.title, 40)} - {_clip(track.artist, 28)}" for track in last.values())
+    print(
+        f"{title}: {session.playlist_length} tracks, {session.playlist_known} in the model's vocabulary"
+        + (f"; ends with {ending}" if ending else "")
+    )
+    if session.liked or session.disliked:
+        print(f"feedback: {len(session.liked)} liked (appended to the input), {len(session.disliked)} disliked")
+    if session.unknown:
+        shown = ", ".join(session.unknown[:5]) + (" ..." if len(session.unknown) > 5 else "")
+        print(f"skipped {len(session.unknown)} track(s) the model does not know: {shown}")
+    if session.popularity_only:
+        print("no track is in the model's vocabulary, so these are the most popular training tracks")
+    if recommender.feedback is not None:
+        print(f"session {session.id} (continue it with --session {session.id})")
 
 
 def _clip(text: str | None, width: int) -> str:

@@ -6,6 +6,8 @@ questions, so evaluation, comparison and recommending never ask which kind they 
 - ``prefix_scores``: for each position of a sequence, the score of every track as the next one.
   The `next` protocol ranks every target of a playlist from one call.
 - ``scores_after``: the scores after a whole sequence, for recommending and the other protocols.
+- ``read``: a ``ScorerState`` after a sequence, which one more track advances by one step. A
+  listening session keeps one and advances it on each thumbs-up.
 
 Scores are track indices' scores over the dataset's index space; higher means more likely next.
 Padding and OOV always score -inf, so they are never recommended. Scores of different calls are
@@ -67,6 +69,48 @@ class Scorer(ABC):
         values, indices = top_k(scores, k)
         return indices.numpy(), values.numpy()
 
+    def read(self, sequence: Sequence[int]) -> ScorerState:
+        """Return the state after reading a non-empty sequence, to be advanced one track at a time.
+
+        ``read(s).advance(x).scores()`` equals ``read(s + [x]).scores()``. The default state
+        scores the whole sequence again after each track, which suits scorers that read only the
+        last few tracks. Recurrent models override it to step from their saved state.
+        """
+        return SequenceState(self, np.asarray(sequence, dtype=np.int64))
+
+
+class ScorerState(ABC):
+    """A scorer's state after reading a sequence: the next track's scores, and the step to one more track.
+
+    States are immutable, so a caller can keep an earlier one and several threads can share one.
+    """
+
+    @abstractmethod
+    def scores(self) -> torch.Tensor:
+        """Return the (num_indices,) scores of the track after the sequence; callers must not modify them."""
+
+    @abstractmethod
+    def advance(self, track: int) -> ScorerState:
+        """Return the state after one more track."""
+
+
+class SequenceState(ScorerState):
+    """The state of a scorer that keeps the whole sequence and scores it with ``scores_after``."""
+
+    def __init__(self, scorer: Scorer, sequence: np.ndarray) -> None:
+        check_not_empty([sequence])
+        self.scorer, self.sequence = scorer, sequence
+        self._scores: torch.Tensor | None = None
+
+    def scores(self) -> torch.Tensor:
+        # Computed on first use and kept. Two threads may both compute it, with equal results.
+        if self._scores is None:
+            self._scores = self.scorer.scores_after([self.sequence])[0]
+        return self._scores
+
+    def advance(self, track: int) -> SequenceState:
+        return SequenceState(self.scorer, np.append(self.sequence, np.int64(track)))
+
 
 def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Return the k highest finite scores of a 1-D tensor and their indices, best first.
@@ -74,8 +118,16 @@ def top_k(scores: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     Ties keep the lower index first, so rankings do not depend on the sort's internals.
     """
     k = min(k, int(torch.isfinite(scores).sum()))
-    order = torch.sort(scores, descending=True, stable=True).indices[:k]
-    return scores[order], order
+    if k == 0:
+        return scores[:0], torch.zeros(0, dtype=torch.long)
+
+    # torch.topk finds the k-th best score in linear time but orders ties arbitrarily, so only the
+    # candidates at or above it, usually k of them, go through the stable sort.
+    threshold = torch.topk(scores, k, sorted=False).values.min()
+    candidates = torch.nonzero(scores >= threshold).squeeze(1)  # ascending indices
+    order = torch.sort(scores[candidates], descending=True, stable=True).indices[:k]
+    chosen = candidates[order]
+    return scores[chosen], chosen
 
 
 def unscorable(num_indices: int) -> torch.Tensor:

@@ -1,0 +1,1 @@
+"""Spotify: track links and URIs (and, with the app, the Web API)."""
