@@ -129,8 +129,9 @@ def test_recommend_prints_songs(yes_small, tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0].startswith(f"playlist {key}: ")
     assert "in the model's vocabulary; ends with" in table[0]
-    assert table[1].split() == ["rank", "title", "artist", "score"]
-    assert printed[0]["title"][:20] in table[2]
+    assert table[1].startswith("session ")
+    assert table[2].split() == ["rank", "title", "artist", "score"]
+    assert printed[0]["title"][:20] in table[3]
 
 
 def test_recommend_unknown_playlist(yes_small, tmp_path, capsys):
@@ -141,8 +142,8 @@ def test_recommend_unknown_playlist(yes_small, tmp_path, capsys):
     assert "playlist 'nope:1' not found" in capsys.readouterr().err
     assert main(["recommend", out, "--dataset-playlist", "yes:1"]) == 2
     assert "keys look like 'yes_small:" in capsys.readouterr().err
-    assert main(["recommend", out, "--tracks", "spotify:track:unknown"]) == 2
-    assert "none of the tracks of the --tracks playlist is in the model's vocabulary" in capsys.readouterr().err
+    assert main(["recommend", out, "--tracks", "spotify:track:0000000000000000000000"]) == 0
+    assert "no track is in the model's vocabulary, so these are the most popular training tracks" in capsys.readouterr().out
 
 
 def test_recommend_before_validation(yes_small, tmp_path, capsys):

@@ -5,11 +5,14 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import track
 from segue.evaluation import EvaluationOptions
 from segue.evaluation.run import evaluate_run
 from segue.models import BASELINE_NAMES, ModelConfig
+from segue.scorers.base import top_k
 from segue.scorers.runs import load_scorer, train_or_fit
 from segue.training import Settings
 
@@ -96,3 +99,16 @@ def test_baselines_beat_popularity_on_yes_small(yes_small, tmp_path):
     assert hr10["itemknn"] > 3 * hr10["pop"]
     assert hr10["markov"] > 2 * hr10["pop"]
     assert hr10["sknn"] > 3 * hr10["pop"]
+
+
+@given(
+    scores=st.lists(st.sampled_from([float("-inf"), -2.0, -1.0, -0.5, 0.0, 0.5, 3.0]), min_size=1, max_size=40),
+    k=st.integers(min_value=1, max_value=50),
+)
+def test_top_k_equals_a_stable_full_sort(scores, k):
+    # Few distinct values, so that most rankings have ties across the cut-off.
+    tensor = torch.tensor(scores)
+    values, indices = top_k(tensor, k)
+    expected = sorted((i for i, score in enumerate(scores) if score != float("-inf")), key=lambda i: -scores[i])[:k]
+    assert indices.tolist() == expected
+    assert values.tolist() == [scores[i] for i in expected]

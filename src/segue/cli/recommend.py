@@ -55,8 +55,10 @@ def add_parser(subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UserError(f"-k must be at least 1, got {args.k}")
+    # Read the playlist before loading the model, so that a bad file fails fast and logs nothing.
+    tracks = _tracks_given(args)
     with Recommender.load(args.run_dir, dataset=args.dataset, feedback=args.feedback) as recommender:
-        session, title = _start(recommender, args)
+        session, title = _start(recommender, args, tracks)
         for uri, value in args.feedback_events:
             session.apply(uri, value)
         recommendations = session.recommend(args.k)
@@ -83,31 +85,36 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start(recommender: Recommender, args: argparse.Namespace) -> tuple[Session, str]:
+def _tracks_given(args: argparse.Namespace) -> list[str] | None:
+    """Return the playlist of --playlist-file or --tracks as URIs, or None for the other sources."""
+    if args.playlist_file is not None:
+        return read_track_file(args.playlist_file)
+    if args.tracks is not None:
+        try:
+            return [track_uri(text) for text in args.tracks]
+        except ValueError as error:
+            raise UserError(f"--tracks: {error}") from None
+    return None
+
+
+def _start(recommender: Recommender, args: argparse.Namespace, tracks: list[str] | None) -> tuple[Session, str]:
     """Start or restore the session the arguments name; return it and a title for the header."""
     if args.session is not None:
         return recommender.restore(args.session), f"session {args.session}"
-
-    if args.dataset_playlist is not None:
-        found = recommender.lookup.playlist(args.dataset_playlist)
-        if found is None:
-            example = recommender.lookup.example_playlist_key()
-            hint = f"; keys look like {example!r}" if example else ""
-            raise UserError(f"playlist {args.dataset_playlist!r} not found in {recommender.dataset.path}{hint}")
-        row, name = found
-        tracks = recommender.dataset.sequence(row, full=True).tolist()
-        title = f"playlist {args.dataset_playlist}" + (f" {name!r}" if name else "")
-        return recommender.start(tracks, playlist=args.dataset_playlist), title
-
     if args.playlist_file is not None:
-        tracks = read_track_file(args.playlist_file)
         return recommender.start(tracks, playlist=args.playlist_file), f"playlist file {args.playlist_file}"
+    if args.tracks is not None:
+        return recommender.start(tracks), "the --tracks playlist"
 
-    try:
-        tracks = [track_uri(text) for text in args.tracks]
-    except ValueError as error:
-        raise UserError(f"--tracks: {error}") from None
-    return recommender.start(tracks), "the --tracks playlist"
+    found = recommender.lookup.playlist(args.dataset_playlist)
+    if found is None:
+        example = recommender.lookup.example_playlist_key()
+        hint = f"; keys look like {example!r}" if example else ""
+        raise UserError(f"playlist {args.dataset_playlist!r} not found in {recommender.dataset.path}{hint}")
+    row, name = found
+    indices = recommender.dataset.sequence(row, full=True).tolist()
+    title = f"playlist {args.dataset_playlist}" + (f" {name!r}" if name else "")
+    return recommender.start(indices, playlist=args.dataset_playlist), title
 
 
 def _print_header(recommender: Recommender, session: Session, title: str) -> None:
