@@ -20,7 +20,7 @@ def itemknn_run(mpd_sample, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def test_playlist(mpd_sample):
+def sample_playlist(mpd_sample):
     """The first test playlist with at least 20 vocabulary tracks: (key, catalog rows of its tracks)."""
     row = next(int(r) for r in mpd_sample.playlists_in("test") if (mpd_sample.sequence(r) > 1).sum() >= 20)
     with mpd_sample.catalog() as catalog:
@@ -42,8 +42,8 @@ def catalog_row(dataset, uri: str):
         return catalog.execute("SELECT idx, name, artist FROM tracks WHERE uri = ?", (uri,)).fetchone()
 
 
-def test_dataset_playlist_reports_unknown_tracks(mpd_sample, itemknn_run, test_playlist, capsys):
-    key, tracks = test_playlist
+def test_dataset_playlist_reports_unknown_tracks(mpd_sample, itemknn_run, sample_playlist, capsys):
+    key, tracks = sample_playlist
     vocabulary_end = mpd_sample.num_indices
     known = [row["uri"] for row in tracks if row["idx"] < vocabulary_end]
     unknown = list(dict.fromkeys(row["uri"] for row in tracks if row["idx"] >= vocabulary_end))
@@ -59,8 +59,8 @@ def test_dataset_playlist_reports_unknown_tracks(mpd_sample, itemknn_run, test_p
         assert (item["title"], item["artist"]) == (stored["name"], stored["artist"])
 
 
-def test_playlist_file_of_links_prints_real_songs(mpd_sample, itemknn_run, test_playlist, tmp_path, capsys):
-    _, tracks = test_playlist
+def test_playlist_file_of_links_prints_real_songs(mpd_sample, itemknn_run, sample_playlist, tmp_path, capsys):
+    _, tracks = sample_playlist
     lines = ["# my playlist, pasted from Spotify", ""]
     for number, row in enumerate(tracks[:30]):
         identifier = row["uri"].rsplit(":", 1)[1]
@@ -116,8 +116,8 @@ def test_bad_track_arguments(itemknn_run, capsys):
     assert main(["recommend", itemknn_run, "--tracks", "x", "-k", "0"]) == 2
 
 
-def test_feedback_then_session_then_export(mpd_sample, itemknn_run, test_playlist, capsys, feedback_log):
-    key, tracks = test_playlist
+def test_feedback_then_session_then_export(mpd_sample, itemknn_run, sample_playlist, capsys, feedback_log):
+    key, tracks = sample_playlist
     first = recommend_json(capsys, itemknn_run, "--dataset-playlist", key, "-k", "10")
     top, second = first["recommendations"][0]["uri"], first["recommendations"][1]["uri"]
 

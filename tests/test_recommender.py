@@ -7,6 +7,7 @@ import io
 import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -49,7 +50,7 @@ def scores_by_uri(session) -> dict[str, float]:
 LONG = uris(range(10, 10 + CONTEXT + 15))
 
 
-def test_like_equals_a_fresh_session_with_the_track_appended(recommender):
+def test_like_equals_fresh_session_with_track(recommender):
     session = recommender.start(LONG)
     # Off the cycle, so that the liked tracks change what comes next.
     session.like("spotify:track:cycle0003")
@@ -287,3 +288,32 @@ def test_scores_are_top_of_the_state(recommender):
     top = session.recommend(3)
     for item in top:
         assert item.score == pytest.approx(float(direct[item.index]), abs=1e-5)
+
+
+def test_sessions_in_parallel_threads(markov_run, feedback_log):
+    # Four threads give feedback at once, each on its own session and on one shared session.
+    with Recommender.load(markov_run, feedback=feedback_log) as recommender:
+        shared = recommender.start(uris([0, 1]))
+        own = [recommender.start(uris([10 * n, 10 * n + 1])) for n in range(4)]
+
+        def give_feedback(n: int) -> None:
+            for step in range(20):
+                own[n].like(f"spotify:track:cycle{(10 * n + 2 + step) % 60:04d}")
+                shared.dislike(f"spotify:track:cycle{(15 * n + step) % 60:04d}")
+                own[n].recommend(5)
+
+        threads = [threading.Thread(target=give_feedback, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        for n, session in enumerate(own):
+            sequential = recommender.start(uris([10 * n, 10 * n + 1, *range(10 * n + 2, 10 * n + 22)]))
+            assert session.recommend(10) == sequential.recommend(10)
+        # Together the threads dislike every track of the cycle, inputs included.
+        assert len(shared.disliked) == 60
+        assert shared.recommend(10) == []
+
+    with sqlite3.connect(feedback_log) as connection:
+        assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == 4 * 20 * 2
