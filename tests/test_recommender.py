@@ -232,6 +232,16 @@ def test_recommend_needs_positive_k(markov_run):
             recommender.start(uris([1])).recommend(0)
 
 
+def test_feedback_value_is_checked(markov_run, feedback_log):
+    with Recommender.load(markov_run, feedback=feedback_log) as recommender:
+        session = recommender.start(uris([1]))
+        with pytest.raises(ValueError, match="feedback must be 1 \\(like\\) or -1 \\(dislike\\), got 0"):
+            session.apply("spotify:track:cycle0002", 0)
+        assert session.input == [track(recommender.dataset, 1)]
+    with sqlite3.connect(feedback_log) as connection:
+        assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0
+
+
 def test_memory_only_sessions_are_not_logged(markov_run, tmp_path, monkeypatch):
     run = markov_run
     monkeypatch.setenv("SEGUE_FEEDBACK", str(tmp_path / "never.sqlite"))

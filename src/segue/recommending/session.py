@@ -101,6 +101,8 @@ class Session:
 
     def apply(self, track: TrackRef, value: int, record: bool = True) -> bool:
         """Apply one thumbs-up (``LIKE``) or thumbs-down (``DISLIKE``); ``record`` logs it."""
+        if value not in (LIKE, DISLIKE):
+            raise ValueError(f"feedback must be {LIKE} (like) or {DISLIKE} (dislike), got {value!r}")
         [(index, label)] = self.recommender.resolve([track])
         with self._lock:
             state = self._state
