@@ -77,7 +77,7 @@ def test_playlist_file_of_links_prints_real_songs(mpd_sample, itemknn_run, sampl
     unknown = list(dict.fromkeys(row["uri"] for row in tracks[:30] if row["idx"] >= mpd_sample.num_indices))
     unknown += ["spotify:local:Someone:Somewhere:A+Song:180", "spotify:track:0000000000000000000000"]
     assert out[0].startswith(f"playlist file {playlist}: 32 tracks, {known} in the model's vocabulary; ends with ")
-    assert out[1].startswith(f"skipped {len(unknown)} track(s) the model does not know: {unknown[0]}, ")
+    assert out[1].startswith(f"skipped {len(unknown)} tracks the model does not know: {unknown[0]}, ")
     assert out[2].startswith("session ")
     assert out[3].split() == ["rank", "title", "artist", "score"]
     assert len(out) == 4 + 5
@@ -106,14 +106,34 @@ def test_bad_playlist_file_line(itemknn_run, tmp_path, capsys, feedback_log):
     assert "empty.txt: the playlist file has no tracks" in capsys.readouterr().err
 
 
-def test_bad_track_arguments(itemknn_run, capsys):
+def test_bad_track_arguments(itemknn_run, capsys, feedback_log):
     assert main(["recommend", itemknn_run, "--tracks", "spotify:track:short"]) == 2
-    assert "--tracks: 'spotify:track:short' is not a valid Spotify track" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as exit_info:
-        main(["recommend", itemknn_run, "--tracks", "x", "--like", "https://open.spotify.com/album/7KXjTSCq5nL1LoYtL7XAwS"])
-    assert exit_info.value.code == 2
-    assert "argument --like: 'https://open.spotify.com/album/7KXjTSCq5nL1LoYtL7XAwS' is a Spotify album" in capsys.readouterr().err
+    assert capsys.readouterr().err == (
+        "segue recommend: error: --tracks: 'spotify:track:short' is not a valid Spotify track: "
+        "its ID must be 22 letters and digits\n"
+    )
+    album = "https://open.spotify.com/album/7KXjTSCq5nL1LoYtL7XAwS"
+    assert main(["recommend", itemknn_run, "--tracks", "x", "--like", album]) == 2
+    assert capsys.readouterr().err.startswith(f"segue recommend: error: --like: '{album}' is a Spotify album reference")
+    assert main(["recommend", itemknn_run, "--tracks", "x", "--dislike", "https://example.com/t/1"]) == 2
+    assert "--dislike: 'https://example.com/t/1' is not a Spotify track link" in capsys.readouterr().err
     assert main(["recommend", itemknn_run, "--tracks", "x", "-k", "0"]) == 2
+    assert "-k must be at least 1, got 0" in capsys.readouterr().err
+    assert not feedback_log.exists()
+
+
+def test_one_track_playlist_header(itemknn_run, capsys):
+    assert main(["recommend", itemknn_run, "--tracks", "spotify:track:7KXjTSCq5nL1LoYtL7XAwS", "-k", "1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "the --tracks playlist: 1 track, 1 in the model's vocabulary; ends with HUMBLE. - Kendrick Lamar"
+
+
+def test_playlist_file_with_byte_order_mark(mpd_sample, itemknn_run, tmp_path, capsys):
+    playlist = tmp_path / "windows.txt"
+    playlist.write_bytes("\ufeffspotify:track:7KXjTSCq5nL1LoYtL7XAwS\r\nspotify:track:1xznGGDReH1oQq0xzbwXa3\r\n".encode())
+    printed = recommend_json(capsys, itemknn_run, "--playlist-file", str(playlist))
+    assert printed["input_tracks"] == 2
+    assert printed["unknown"] == []
 
 
 def test_feedback_then_session_then_export(mpd_sample, itemknn_run, sample_playlist, capsys, feedback_log):
@@ -156,9 +176,19 @@ def test_feedback_then_session_then_export(mpd_sample, itemknn_run, sample_playl
     assert "session 'nope' not found" in capsys.readouterr().err
 
 
-def test_feedback_export_without_log(tmp_path, capsys):
+def test_feedback_export_bad_input(itemknn_run, tmp_path, capsys):
     assert main(["feedback", "export", "--feedback", str(tmp_path / "none.sqlite")]) == 2
     assert "none.sqlite: feedback log not found" in capsys.readouterr().err
+
+    assert main(["recommend", itemknn_run, "--tracks", "x", "--like", "y"]) == 0
+    assert main(["feedback", "export", "--out", str(tmp_path / "missing" / "x.csv")]) == 2
+    assert f"folder {tmp_path / 'missing'} not found; create it first" in capsys.readouterr().err
+    assert main(["feedback", "export", "--out", str(tmp_path)]) == 2
+    assert "is a folder; name a CSV file" in capsys.readouterr().err
+    assert main(["feedback", "export", "--session", "nope"]) == 2
+    assert "session 'nope' not found in" in capsys.readouterr().err
+    # No CSV, finished or half-written, is left anywhere.
+    assert not list(tmp_path.rglob("*.csv*"))
 
 
 @pytest.mark.parametrize(
@@ -170,7 +200,6 @@ def test_feedback_export_without_log(tmp_path, capsys):
         ("  spotify:track:7KXjTSCq5nL1LoYtL7XAwS \n", "spotify:track:7KXjTSCq5nL1LoYtL7XAwS"),
         ("spotify:local:Artist:Album:Title:200", "spotify:local:Artist:Album:Title:200"),
         ("2839", "2839"),
-        ("https://example.com/track/7KXjTSCq5nL1LoYtL7XAwS", "https://example.com/track/7KXjTSCq5nL1LoYtL7XAwS"),
     ],
 )
 def test_track_uri_accepts(text, expected):
@@ -185,6 +214,7 @@ def test_track_uri_accepts(text, expected):
         ("spotify:track:7KXjTSCq5nL1LoYtL7XAw", "its ID must be 22 letters and digits"),
         ("spotify:track:7KXjTSCq5nL1LoYtL7XAwS:extra", "its ID must be 22 letters and digits"),
         ("https://open.spotify.com/", "is not a Spotify track reference"),
+        ("https://example.com/track/7KXjTSCq5nL1LoYtL7XAwS", "is not a Spotify track link"),
         ("two words", "is not a track URI"),
         ("", "is not a track URI"),
     ],

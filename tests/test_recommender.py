@@ -327,3 +327,12 @@ def test_sessions_in_parallel_threads(markov_run, feedback_log):
 
     with sqlite3.connect(feedback_log) as connection:
         assert connection.execute("SELECT count(*) FROM feedback").fetchone()[0] == 4 * 20 * 2
+
+
+def test_spotify_links_are_read_as_uris(markov_run):
+    with Recommender.load(markov_run, feedback=False) as recommender:
+        session = recommender.start(["https://open.spotify.com/track/7KXjTSCq5nL1LoYtL7XAwS?si=x", "spotify:track:cycle0004"])
+        assert session.unknown == ["spotify:track:7KXjTSCq5nL1LoYtL7XAwS"]
+        assert session.input == [track(recommender.dataset, 4)]
+        with pytest.raises(ValueError, match="is a Spotify album reference"):
+            session.like("https://open.spotify.com/album/7KXjTSCq5nL1LoYtL7XAwS")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from segue.cli.recommend import add_feedback_option
@@ -30,24 +28,30 @@ def run_export(args: argparse.Namespace) -> int:
     path = Path(args.feedback) if args.feedback else default_feedback_path()
     if not path.is_file():
         raise UserError(f"{path}: feedback log not found; `segue recommend` creates it with the first session")
+    out = Path(args.out) if args.out is not None else None
+    if out is not None and out.is_dir():
+        raise UserError(f"--out {out}: is a folder; name a CSV file")
+    if out is not None and not out.parent.is_dir():
+        raise UserError(f"--out {out}: folder {out.parent} not found; create it first")
+
     log = FeedbackLog(path)
     try:
-        if args.out is None:
+        if args.session is not None and log.session(args.session) is None:
+            raise UserError(f"session {args.session!r} not found in {path}")
+        if out is None:
             log.export_csv(sys.stdout, args.session)
             return 0
 
         # Write beside the target and rename, so that a failed export leaves no half-written file.
-        out = Path(args.out)
-        if out.is_dir():
-            raise UserError(f"--out {out}: is a folder; name a CSV file")
-        descriptor, temporary = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent if str(out.parent) else ".")
+        temporary = out.with_name(out.name + ".tmp")
         try:
-            with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
+            with temporary.open("w", encoding="utf-8", newline="") as stream:
                 rows = log.export_csv(stream, args.session)
-            os.replace(temporary, out)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+            temporary.replace(out)
+        except OSError as error:
+            raise UserError(f"--out {out}: cannot write the CSV file: {error}") from None
+        finally:
+            temporary.unlink(missing_ok=True)
     finally:
         log.close()
     print(f"wrote {rows} feedback rows to {out}", file=sys.stderr)

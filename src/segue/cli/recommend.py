@@ -16,15 +16,11 @@ HELP = "print the top next songs for a playlist from a trained run, after option
 
 
 class _Feedback(argparse.Action):
-    """Collect --like and --dislike into one list, in command-line order."""
+    """Collect --like and --dislike into one list of (option, value), in command-line order."""
 
     def __call__(self, parser, namespace, value, option_string=None) -> None:
-        try:
-            uri = track_uri(value)
-        except ValueError as error:
-            raise argparse.ArgumentError(self, str(error)) from None
         events = getattr(namespace, "feedback_events", None) or []
-        namespace.feedback_events = [*events, (uri, LIKE if option_string == "--like" else DISLIKE)]
+        namespace.feedback_events = [*events, (option_string, value)]
 
 
 def add_feedback_option(parser: argparse.ArgumentParser) -> None:
@@ -41,7 +37,11 @@ def add_parser(subcommands) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--tracks", nargs="+", metavar="URI", help="the playlist as track URIs or Spotify links, in order")
     source.add_argument("--dataset-playlist", metavar="KEY", help="a playlist of the run's dataset, by key (such as mpd:123)")
-    source.add_argument("--playlist-file", metavar="FILE", help="a text file of track URIs or Spotify links, one a line")
+    source.add_argument(
+        "--playlist-file",
+        metavar="FILE",
+        help="a text file of track URIs or Spotify links, one a line; blank lines and lines starting with # are skipped",
+    )
     source.add_argument("--session", metavar="ID", help="continue a session from the feedback log")
     parser.add_argument("--like", action=_Feedback, metavar="URI", help="thumbs-up: append the track to the input (repeatable)")
     parser.add_argument("--dislike", action=_Feedback, metavar="URI", help="thumbs-down: never recommend the track (repeatable)")
@@ -55,11 +55,12 @@ def add_parser(subcommands) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise UserError(f"-k must be at least 1, got {args.k}")
-    # Read the playlist before loading the model, so that a bad file fails fast and logs nothing.
+    # Read the input before loading the model, so that a bad track fails fast and logs nothing.
     tracks = _tracks_given(args)
+    feedback = [(_parse(option, text), LIKE if option == "--like" else DISLIKE) for option, text in args.feedback_events]
     with Recommender.load(args.run_dir, dataset=args.dataset, feedback=args.feedback) as recommender:
         session, title = _start(recommender, args, tracks)
-        for uri, value in args.feedback_events:
+        for uri, value in feedback:
             session.apply(uri, value)
         recommendations = session.recommend(args.k)
         results = [{"rank": rank, **vars(item)} for rank, item in enumerate(recommendations, start=1)]
@@ -90,11 +91,15 @@ def _tracks_given(args: argparse.Namespace) -> list[str] | None:
     if args.playlist_file is not None:
         return read_track_file(args.playlist_file)
     if args.tracks is not None:
-        try:
-            return [track_uri(text) for text in args.tracks]
-        except ValueError as error:
-            raise UserError(f"--tracks: {error}") from None
+        return [_parse("--tracks", text) for text in args.tracks]
     return None
+
+
+def _parse(option: str, text: str) -> str:
+    try:
+        return track_uri(text)
+    except ValueError as error:
+        raise UserError(f"{option}: {error}") from None
 
 
 def _start(recommender: Recommender, args: argparse.Namespace, tracks: list[str] | None) -> tuple[Session, str]:
@@ -121,18 +126,22 @@ def _print_header(recommender: Recommender, session: Session, title: str) -> Non
     last = recommender.lookup.tracks(session.input[: session.playlist_known][-3:])
     ending = "; ".join(f"{_clip(track.title, 40)} - {_clip(track.artist, 28)}" for track in last.values())
     print(
-        f"{title}: {session.playlist_length} tracks, {session.playlist_known} in the model's vocabulary"
+        f"{title}: {_count(session.playlist_length, 'track')}, {session.playlist_known} in the model's vocabulary"
         + (f"; ends with {ending}" if ending else "")
     )
     if session.liked or session.disliked:
         print(f"feedback: {len(session.liked)} liked (appended to the input), {len(session.disliked)} disliked")
     if session.unknown:
         shown = ", ".join(session.unknown[:5]) + (" ..." if len(session.unknown) > 5 else "")
-        print(f"skipped {len(session.unknown)} track(s) the model does not know: {shown}")
+        print(f"skipped {_count(len(session.unknown), 'track')} the model does not know: {shown}")
     if session.popularity_only:
         print("no track is in the model's vocabulary, so these are the most popular training tracks")
     if recommender.feedback is not None:
         print(f"session {session.id} (continue it with --session {session.id})")
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
 
 
 def _clip(text: str | None, width: int) -> str:

@@ -15,6 +15,7 @@ from segue.recommending.feedback import FeedbackLog, default_feedback_path
 from segue.recommending.session import Session
 from segue.recommending.tracks import TrackLookup
 from segue.scorers.runs import ScorerRun, load_scorer
+from segue.spotify.links import link_to_uri
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Recommender:
         return cls(loaded, log)
 
     def start(self, tracks: list[TrackRef], playlist: str | None = None) -> Session:
-        """Start a session on a playlist, given as track URIs or catalog indices in order.
+        """Start a session on a playlist, given as track URIs, Spotify links or catalog indices in order.
 
         ``playlist`` names where the tracks came from, such as a dataset key or a Spotify playlist
         ID, in the feedback log.
@@ -91,11 +92,14 @@ class Recommender:
         return session
 
     def resolve(self, tracks: list[TrackRef]) -> list[tuple[int | None, str]]:
-        """Return (vocabulary index or None, URI) per track; an unknown track's URI is as given.
+        """Return (vocabulary index or None, URI) per track.
 
-        An int is a catalog index. One outside the catalog is a caller's error (ValueError), but a
-        catalog track outside the vocabulary is unknown, like a URI not in the catalog.
+        A string is a URI or an open.spotify.com track link, which becomes its URI, and a malformed
+        link raises ValueError. An int is a catalog index, and one outside the catalog raises
+        ValueError too. A catalog track outside the vocabulary is unknown, like a URI that
+        the catalog does not have.
         """
+        tracks = [link_to_uri(track) if isinstance(track, str) else track for track in tracks]
         uris = [track for track in tracks if isinstance(track, str)]
         numbers_given = [int(track) for track in tracks if _is_index(track)]
         if len(uris) + len(numbers_given) != len(tracks):

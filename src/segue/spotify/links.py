@@ -18,8 +18,9 @@ def track_uri(text: str) -> str:
 
     ``spotify:track:ID`` and ``https://open.spotify.com/track/ID`` (with or without the scheme,
     a locale such as ``/intl-de``, or a query such as ``?si=...``) become ``spotify:track:ID``.
-    Local files (``spotify:local:...``) and any other text without spaces are returned as they
-    are: a dataset may have its own track IDs, and a recommender reports tracks it does not know.
+    Links to other sites are invalid. Local files (``spotify:local:...``) and any other text without
+    spaces are returned as they are: a dataset may have its own track IDs, such as ``2839``, and a
+    recommender reports the tracks it does not know.
     """
     text = text.strip()
     if not text or any(character.isspace() for character in text):
@@ -34,12 +35,25 @@ def track_uri(text: str) -> str:
     link = text if "://" in text else "https://" + text
     address = urlsplit(link)
     if address.hostname != "open.spotify.com":
+        if "://" in text:
+            raise ValueError(f"{text!r} is not a Spotify track link: expected https://open.spotify.com/track/<ID>")
         return text
     segments = [segment for segment in address.path.split("/") if segment]
     if segments and segments[0].startswith("intl-"):
         segments = segments[1:]
     kind = segments[0] if segments else ""
     return _spotify_track(kind, segments[1] if len(segments) > 1 else "", text, extra=segments[2:])
+
+
+def link_to_uri(text: str) -> str:
+    """Return the track URI of an open.spotify.com link, and any other text unchanged.
+
+    Unlike ``track_uri``, this leaves ``spotify:`` URIs alone, so a dataset's own URIs pass even
+    where they are not valid Spotify IDs. A malformed link still raises ValueError.
+    """
+    if "open.spotify.com/" in text:
+        return track_uri(text)
+    return text
 
 
 def _spotify_track(kind: str, identifier: str, text: str, extra: list[str]) -> str:
@@ -55,7 +69,8 @@ def read_track_file(path: str | Path) -> list[str]:
     """Read a playlist file: one track URI or link a line; blank lines and lines starting with # are skipped."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # utf-8-sig drops the byte order mark that some Windows editors write at the start.
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
     except FileNotFoundError:
         raise UserError(f"{path}: playlist file not found") from None
     except (OSError, UnicodeDecodeError) as error:
