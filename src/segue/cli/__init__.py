@@ -12,10 +12,10 @@ import threading
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from segue import __version__
-from segue.cli import compare, evaluate, export, feedback, prepare, recommend, stats, train
+from segue.cli import app, compare, evaluate, export, feedback, prepare, recommend, stats, train
 from segue.errors import UserError
 
-COMMANDS = (prepare, stats, export, train, evaluate, compare, recommend, feedback)
+COMMANDS = (prepare, stats, export, train, evaluate, compare, recommend, feedback, app)
 
 # Exit statuses: 2 for errors the user can fix (as argparse uses for bad options).
 EXIT_USER_ERROR = 2

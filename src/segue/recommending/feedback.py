@@ -147,6 +147,15 @@ class FeedbackLog:
         run, playlist, tracks = found
         return SavedSession(session, run, playlist, orjson.loads(tracks), [tuple(row) for row in feedback])
 
+    def latest_session(self, run: str, playlist: str) -> str | None:
+        """Return the ID of the last session started with ``run`` on ``playlist``, or None."""
+        with self.lock:
+            found = self.connection.execute(
+                "SELECT id FROM sessions WHERE run = ? AND playlist = ? ORDER BY started DESC, rowid DESC LIMIT 1",
+                (run, playlist),
+            ).fetchone()
+        return found[0] if found else None
+
     def export_csv(self, out: TextIO, session: str | None = None) -> int:
         """Write the feedback, oldest first, as CSV with a header; return the number of rows."""
         query = "SELECT time, session, playlist, track, value, run FROM feedback"

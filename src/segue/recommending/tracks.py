@@ -65,6 +65,14 @@ class TrackLookup:
         rows = self._query("SELECT row, name FROM playlists WHERE key = ?", [key])
         return (rows[0][0], rows[0][1]) if rows else None
 
+    def playlist_rows(self, rows: list[int]) -> list[tuple[int, str | None, str]]:
+        """Return (row, name, split) of the dataset playlists at these rows."""
+        found: list[tuple[int, str | None, str]] = []
+        for chunk in _chunks(rows):
+            marks = ",".join("?" * len(chunk))
+            found += self._query(f"SELECT row, name, split FROM playlists WHERE row IN ({marks})", chunk)
+        return found
+
     def example_playlist_key(self) -> str | None:
         rows = self._query("SELECT key FROM playlists LIMIT 1", [])
         return rows[0][0] if rows else None

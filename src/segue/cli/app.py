@@ -1,0 +1,52 @@
+"""`segue app`: serve the web app over the offline catalog or the listener's Spotify account."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+
+from segue.cli.recommend import add_feedback_option
+from segue.errors import UserError
+
+HELP = "serve the Segue web app: playlists, recommendations, playback and thumbs-up/down"
+
+
+def add_parser(subcommands) -> None:
+    parser = subcommands.add_parser("app", help=HELP, description=HELP[0].upper() + HELP[1:] + ".")
+    parser.add_argument("--run", dest="run_dir", required=True, metavar="RUN", help="run folder whose model recommends (neural or baseline)")
+    parser.add_argument(
+        "--spotify",
+        action="store_true",
+        help="show your Spotify playlists and play on Spotify Connect devices (needs SPOTIPY_CLIENT_ID); "
+        "default: the run's dataset, with silent preview playback",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=8888, help="port to listen on (default: 8888)")
+    parser.add_argument("--dataset", metavar="DIR", help="dataset folder, if not the one the run was trained on")
+    add_feedback_option(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from segue.app.build import build_app
+
+    if not 0 < args.port < 65536:
+        raise UserError(f"--port must be between 1 and 65535, got {args.port}")
+    try:
+        ipaddress.ip_address(args.host)
+    except ValueError:
+        raise UserError(f"--host must be an IP address such as 127.0.0.1, got {args.host!r}") from None
+    if args.spotify and args.host != "127.0.0.1":
+        # Spotify accepts the loopback address as a redirect URI, and the sign-in must come back here.
+        raise UserError("--spotify needs --host 127.0.0.1: Spotify sends the sign-in back to http://127.0.0.1:PORT/callback")
+
+    app, recommender = build_app(args.run_dir, spotify=args.spotify, port=args.port, dataset=args.dataset, feedback=args.feedback)
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Segue app for run {args.run_dir} ({recommender.scorer.name}): open http://{shown}:{args.port}/", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        recommender.close()
+    return 0
