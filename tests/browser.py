@@ -37,9 +37,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app):
+def serve(app, port: int | None = None):
     """Serve a FastAPI app on 127.0.0.1 in a background thread; yield its base URL."""
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -57,7 +57,7 @@ def serve(app):
 
 @contextmanager
 def browser_page():
-    """Yield a page of headless Chromium at 1280x800."""
+    """Yield a page of headless Chromium at 1280x800 that can load nothing but 127.0.0.1."""
     from playwright.sync_api import sync_playwright
 
     executable = chromium_path()
@@ -65,6 +65,8 @@ def browser_page():
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
+            # Cover images of the fake Spotify point at other hosts: the page must not fetch them.
+            page.route("**/*", _local_only)
             yield page
         finally:
             browser.close()
@@ -75,3 +77,10 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+def _local_only(route) -> None:
+    if route.request.url.startswith("http://127.0.0.1:"):
+        route.continue_()
+    else:
+        route.abort()
