@@ -1,7 +1,8 @@
 """The app's web server: the page, and a JSON API over the library, the player and the recommender.
 
-Every error reaches the page as ``{"error": CODE, "message": SENTENCE}`` with a 4xx status (or
-502 when Spotify fails), never as a stack trace.
+Every error reaches the page as ``{"error": CODE, "message": SENTENCE}``, never as a stack trace:
+a 4xx status for bad requests and Spotify's refusals, 502 when Spotify fails, and 500, logged
+with its traceback, for a bug.
 """
 
 from __future__ import annotations

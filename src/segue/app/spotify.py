@@ -11,7 +11,7 @@ from segue.spotify.client import SpotifyClient, SpotifyError
 
 # The sidebar's playlists are read again after this long, so a new playlist shows up without a restart.
 PLAYLISTS_TTL_S = 60.0
-# A queue of listed tracks sent in place of the playlist context: Spotify's limit for one request.
+# The most listed tracks sent as a queue in place of the playlist context, to keep one request small.
 MAX_QUEUE = 100
 NOT_SHARED = (
     "Spotify shares the tracks only of playlists you own or collaborate on, so this playlist's songs "

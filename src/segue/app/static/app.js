@@ -39,7 +39,7 @@ async function api(method, path, body) {
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
-    const error = new Error(data.message || `The server answered ${response.status}.`);
+    const error = new Error(data.message || `The request failed with status ${response.status}.`);
     error.code = data.error;
     throw error;
   }
@@ -169,7 +169,7 @@ function renderMosaic(playlist) {
   mosaic.replaceChildren();
   const images = playlist.images || [];
   if (images.length > 0) {
-    // Spotify's own image is already a mosaic for most playlists.
+    // Spotify's image of a playlist is usually a mosaic of its albums already.
     mosaic.className = "mosaic single";
     const tile = document.createElement("div");
     tile.style.backgroundImage = `url("${images[0]}")`;
