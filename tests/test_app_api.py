@@ -195,3 +195,14 @@ def test_preview_player_moves_through_durations(mpd_sample, markov_run):
         assert (state.is_playing, state.progress_ms, state.track.uri) == (False, 0, tracks[7].uri)
         with pytest.raises(AppError, match="device 'tv' not found"):
             player.transfer("tv")
+
+
+def test_concurrent_first_requests_start_one_session(client, feedback_log):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get("/api/playlists/mpd:2482/recommendations").json()["session"], range(8)))
+    assert len(set(answers)) == 1
+    with sqlite3.connect(feedback_log) as connection:
+        logged = connection.execute("SELECT id FROM sessions WHERE playlist = 'mpd:2482'").fetchall()
+    assert logged == [(answers[0],)]

@@ -22,20 +22,31 @@ class PlaylistSessions:
         self.recommender, self.library = recommender, library
         self.sessions: dict[str, Session] = {}
         self.lock = threading.Lock()
+        # One lock per playlist being opened, so that concurrent first requests start one session
+        # between them: a second logged session would win the restore after a restart.
+        self.opening: dict[str, threading.Lock] = {}
 
     def get(self, playlist_id: str) -> Session:
         with self.lock:
             session = self.sessions.get(playlist_id)
-        if session is not None:
-            return session
+            if session is not None:
+                return session
+            opening = self.opening.setdefault(playlist_id, threading.Lock())
 
-        # Read the playlist outside the lock: with Spotify that is a network call.
-        listed = self.library.playlist(playlist_id)
-        tracks = [track.uri for track in listed.tracks]
-        session = self._restore(playlist_id, tracks) or self.recommender.start(tracks, playlist=playlist_id)
-        with self.lock:
-            # Another request may have opened the playlist meanwhile; keep the first session.
-            return self.sessions.setdefault(playlist_id, session)
+        with opening:
+            with self.lock:
+                session = self.sessions.get(playlist_id)
+            if session is not None:
+                return session
+
+            # Read the playlist outside the main lock: with Spotify that is a network call.
+            listed = self.library.playlist(playlist_id)
+            tracks = [track.uri for track in listed.tracks]
+            session = self._restore(playlist_id, tracks) or self.recommender.start(tracks, playlist=playlist_id)
+            with self.lock:
+                self.sessions[playlist_id] = session
+                self.opening.pop(playlist_id, None)
+            return session
 
     def _restore(self, playlist_id: str, tracks: list[str]) -> Session | None:
         log = self.recommender.feedback
