@@ -114,6 +114,14 @@ def test_sessions_survive_a_restart(markov_run, feedback_log):
         ("put", "/api/player/play", {"playlist": "mpd:2482", "device": "phone"}, 404, "device 'phone' not found"),
         ("put", "/api/player/device", {"device": "phone"}, 404, "device 'phone' not found"),
         ("post", "/api/player/next", None, 409, "nothing is playing"),
+        ("post", "/api/playlists/mpd:2482/feedback", {"track": "spotify:track:0000000000000000000000", "feedback": "like"}, 404, "not found in the dataset's catalog"),
+        ("post", "/api/playlists/mpd:2482/feedback", {"track": "x" * 201, "feedback": "like"}, 422, "track: String should have at most 200 characters"),
+        ("post", "/api/playlists/mpd:2482/feedback", {"track": "spotify:track:7KXjTSCq5nL1LoYtL7XAwS", "feedback": "like", "k": True}, 422, "k: Input should be a valid integer"),
+        ("put", "/api/player/volume", {"percent": "50"}, 422, "percent: Input should be a valid integer"),
+        ("put", "/api/player/volume", {"percent": 50, "mute": True}, 422, "mute: Extra inputs are not permitted"),
+        ("put", "/api/player/play", {"playlist": "mpd:2482", "offset": "1"}, 422, "offset: Input should be a valid integer"),
+        ("get", "/api/nothing", None, 404, "GET /api/nothing: Not Found"),
+        ("post", "/api/status", None, 405, "POST /api/status: Method Not Allowed"),
     ],
 )
 def test_bad_input_gets_a_clear_4xx(client, method, path, body, status, message):
@@ -206,3 +214,29 @@ def test_concurrent_first_requests_start_one_session(client, feedback_log):
     with sqlite3.connect(feedback_log) as connection:
         logged = connection.execute("SELECT id FROM sessions WHERE playlist = 'mpd:2482'").fetchall()
     assert logged == [(answers[0],)]
+
+
+def test_invalid_json_body(client):
+    response = client.put("/api/player/volume", content=b"{percent: 5", headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("the request body is not valid JSON")
+    plain = client.put("/api/player/volume", content=b'{"percent": 5}')
+    assert plain.json()["message"] == "the request body must be a JSON object, sent with Content-Type: application/json"
+
+
+def test_error_shape_in_openapi(client):
+    responses = client.get("/openapi.json").json()["paths"]["/api/player/volume"]["put"]["responses"]
+    assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+
+
+def test_busy_port_is_a_user_error(markov_run, capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["app", "--run", str(markov_run), "--port", str(port)]) == 2
+    captured = capsys.readouterr()
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in captured.err
+    assert "open http" not in captured.out

@@ -42,6 +42,9 @@ def open_playlist(page, key: str = PLAYLIST) -> None:
 
 
 def test_select_playlist_shows_tracks_and_recommendations(page, mpd_sample):
+    # Before a playlist is picked, only the hint shows: no empty header with a Play button.
+    assert not page.is_visible("#playlist-header")
+    assert page.is_visible("#empty-state")
     assert page.locator("#playlists li").count() == 100
     assert page.is_visible("#more-playlists")
     assert "offline catalog" in page.inner_text("#status")
@@ -120,7 +123,7 @@ def test_thumbs_up_changes_the_recommendations(page):
 
 def test_device_picker_and_keyboard(page):
     options = page.locator("#devices option").all_inner_texts()
-    assert options == ["Preview (no audio) (Computer)"]
+    assert options == ["Preview (no audio) · Computer"]
 
     open_playlist(page)
     page.click("#play-playlist")
@@ -136,6 +139,17 @@ def test_device_picker_and_keyboard(page):
     page.wait_for_function("document.getElementById('toggle').getAttribute('aria-label') === 'Pause'")
     page.wait_for_timeout(1500)
     screenshot(page, "playing")
+
+    # After a click on a button or the volume slider, the keys still drive the player.
+    page.click("#next")
+    page.wait_for_function("document.getElementById('now-title').textContent === 'Switch Lanes'")
+    page.keyboard.press("Space")
+    page.wait_for_function("document.getElementById('toggle').getAttribute('aria-label') === 'Play'")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("document.getElementById('now-title').textContent === 'Throw It Up'")
+    page.focus("#volume")
+    page.keyboard.press("Space")
+    page.wait_for_function("document.getElementById('toggle').getAttribute('aria-label') === 'Pause'")
 
     page.fill("#volume", "20")
     page.dispatch_event("#volume", "change")

@@ -102,7 +102,7 @@ def test_playlists_and_their_items(signed_in, fake):
     mix = signed_in.get("/api/playlists/mix").json()
     assert [track["title"] for track in mix["tracks"]] == ["Song 1", "Song 2", "Song 3", "Song 4"]
     assert mix["skipped"] == {"unavailable": 2, "local files": 1, "other": 1}
-    assert mix["message"] == "Skipped 4 entries that are not playable Spotify tracks: 2 unavailable, 1 local files, 1 other."
+    assert mix["message"] == "Skipped 4 entries that are not playable Spotify tracks: 2 unavailable entries, 1 local file, 1 episode or other item."
     assert mix["images"] == ["https://i.test/mix/640"]
 
     radio = signed_in.get("/api/playlists/radio").json()
@@ -124,6 +124,9 @@ def test_recommendations_and_feedback_on_spotify_tracks(signed_in):
     # A Spotify playlist of tracks the model does not know: the page is told how many.
     mix = signed_in.get("/api/playlists/mix/recommendations").json()
     assert (mix["unknown_tracks"], mix["popularity_only"]) == (4, True)
+    # A thumbs-up on such a track is logged, and the page learns that it changed nothing.
+    liked = signed_in.post("/api/playlists/mix/feedback", json={"track": "spotify:track:0000000000000000000001", "feedback": "like"}).json()
+    assert (liked["known"], liked["liked"], liked["unknown_tracks"]) == (False, 0, 4)
 
 
 def test_playback_commands(signed_in, fake):
@@ -191,7 +194,7 @@ def test_browser_sign_in_playlists_devices_and_errors(fake, markov_run, tmp_path
         page.wait_for_selector("#playlists li")
         assert page.locator("#playlists li").all_inner_texts() == ["Morning mix", "Band practice", "Daily radio", "Hits"]
         page.wait_for_function("document.querySelectorAll('#devices option').length === 2")
-        assert page.locator("#devices option").all_inner_texts() == ["Phone (Smartphone)", "Kitchen speaker (Speaker)"]
+        assert page.locator("#devices option").all_inner_texts() == ["Phone · Smartphone", "Kitchen speaker · Speaker"]
 
         page.click("#playlists li[data-id='mix']")
         page.wait_for_selector("#recommendations tbody tr")
@@ -199,7 +202,7 @@ def test_browser_sign_in_playlists_devices_and_errors(fake, markov_run, tmp_path
         assert "Skipped 4 entries" in page.inner_text("#playlist-message")
 
         page.click("#playlists li[data-id='radio']")
-        page.wait_for_selector("#playlist-message:not([hidden])")
+        page.wait_for_function("document.getElementById('playlist-name').textContent === 'Daily radio'")
         assert "only of playlists you own or collaborate on" in page.inner_text("#playlist-message")
 
         page.click("#playlists li[data-id='hits']")

@@ -16,7 +16,8 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel, ConfigDict, Field
 
 from segue import __version__
 from segue.app.library import AppError, Library, Player
@@ -31,34 +32,57 @@ STATIC = Path(__file__).parent / "static"
 MAX_RECOMMENDATIONS = 100
 
 
-class FeedbackRequest(BaseModel):
-    track: str = Field(description="URI or open.spotify.com link of the track")
+# Longer than any track URI, playlist or device ID, so a request cannot log megabytes of text.
+MAX_ID_LENGTH = 200
+
+
+class Body(BaseModel):
+    # Strict: "50" or true is not a number, so a script's type mistake is reported, not guessed.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class FeedbackRequest(Body):
+    track: str = Field(max_length=MAX_ID_LENGTH, description="URI or open.spotify.com link of the track")
     feedback: Literal["like", "dislike"]
     k: int = Field(10, ge=1, le=MAX_RECOMMENDATIONS, description="recommendations to return afterwards")
 
 
-class PlayRequest(BaseModel):
-    track: str | None = Field(None, description="a track URI to play alone")
-    playlist: str | None = Field(None, description="a playlist ID to play from position `offset`")
+class PlayRequest(Body):
+    track: str | None = Field(None, max_length=MAX_ID_LENGTH, description="a track URI to play alone")
+    playlist: str | None = Field(None, max_length=MAX_ID_LENGTH, description="a playlist ID to play from position `offset`")
     offset: int = Field(0, ge=0)
-    device: str | None = Field(None, description="device ID; default: the active device")
+    device: str | None = Field(None, max_length=MAX_ID_LENGTH, description="device ID; default: the active device")
 
 
-class SeekRequest(BaseModel):
+class SeekRequest(Body):
     position_ms: int = Field(ge=0)
 
 
-class VolumeRequest(BaseModel):
+class VolumeRequest(Body):
     percent: int = Field(ge=0, le=100)
 
 
-class DeviceRequest(BaseModel):
-    device: str = Field(min_length=1)
+class DeviceRequest(Body):
+    device: str = Field(min_length=1, max_length=MAX_ID_LENGTH)
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="a code for scripts, such as NOT_FOUND or NO_ACTIVE_DEVICE")
+    message: str = Field(description="one sentence for the listener")
+    retry_after: int | None = Field(None, description="seconds to wait, with status 429")
+
+
+ERROR_RESPONSES = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 422, 429, 502)}
 
 
 def create_app(recommender: Recommender, library: Library, player: Player, sign_in=None) -> FastAPI:
     """Build the app; ``sign_in`` is the Spotify sign-in (``SpotifySignIn``) in Spotify mode."""
-    app = FastAPI(title="Segue", version=__version__, description="Next-song recommendations with thumbs-up and thumbs-down.")
+    app = FastAPI(
+        title="Segue",
+        version=__version__,
+        description="Next-song recommendations with thumbs-up and thumbs-down.",
+        responses=ERROR_RESPONSES,
+    )
     sessions = PlaylistSessions(recommender, library)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -101,13 +125,17 @@ def create_app(recommender: Recommender, library: Library, player: Player, sign_
             uri = track_uri(request.track)
         except ValueError as error:
             raise AppError(422, "INVALID_TRACK", str(error)) from None
+        # Offline, the catalog is every track there is. Spotify tracks outside it are real songs
+        # that the model does not know: their feedback is logged but changes nothing.
+        if library.mode == "offline" and not recommender.lookup.indices_of([uri]):
+            raise AppError(404, "NOT_FOUND", f"track {uri!r} not found in the dataset's catalog")
         session = sessions.get(playlist_id)
         if request.feedback == "like":
-            session.like(uri)
+            known = session.like(uri)
         else:
-            session.dislike(uri)
+            known = session.dislike(uri)
         logger.info("playlist %s: %s %s", playlist_id, request.feedback, uri)
-        return _recommendations(session, request.k)
+        return {**_recommendations(session, request.k), "known": known}
 
     @app.get("/api/devices", summary="Playback devices")
     def devices() -> dict:
@@ -176,7 +204,8 @@ def _recommendations(session: Session, k: int) -> dict:
         "session": session.id,
         "popularity_only": session.popularity_only,
         "input_tracks": len(session.input),
-        "unknown_tracks": len(session.unknown),
+        # The playlist's own unknown tracks, without tracks rated during the session.
+        "unknown_tracks": session.playlist_length - session.playlist_known,
         "liked": len(session.liked),
         "disliked": len(session.disliked),
         "tracks": [
@@ -217,9 +246,22 @@ def _add_error_handlers(app: FastAPI) -> None:
     def invalid_request(request: Request, error: RequestValidationError):
         problems = []
         for problem in error.errors():
+            if problem["type"] == "json_invalid":
+                problems.append(f"the request body is not valid JSON ({problem.get('ctx', {}).get('error', 'decode error')})")
+                continue
+            if problem["type"] == "model_attributes_type":
+                problems.append("the request body must be a JSON object, sent with Content-Type: application/json")
+                continue
             where = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path"))
             problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
         return error_response(422, "INVALID_REQUEST", "; ".join(problems))
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, error: StarletteHTTPException):
+        # Unknown paths and methods, in the same shape as every other error.
+        codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+        message = f"{request.method} {request.url.path}: {error.detail}"
+        return error_response(error.status_code, codes.get(error.status_code, "HTTP_ERROR"), message)
 
     @app.exception_handler(SpotifyError)
     def spotify_error(request: Request, error: SpotifyError):

@@ -13,6 +13,12 @@ from segue.spotify.client import SpotifyClient, SpotifyError
 PLAYLISTS_TTL_S = 60.0
 # The most listed tracks sent as a queue in place of the playlist context, to keep one request small.
 MAX_QUEUE = 100
+# How the page names skipped entries: (plural, singular) per reason.
+SKIP_NOUNS = {
+    "unavailable": ("unavailable entries", "unavailable entry"),
+    "local files": ("local files", "local file"),
+    "other": ("episodes or other items", "episode or other item"),
+}
 NOT_SHARED = (
     "Spotify shares the tracks only of playlists you own or collaborate on, so this playlist's songs "
     "cannot be listed here. Recommendations fall back to the most popular songs."
@@ -54,7 +60,7 @@ class SpotifyLibrary:
         skipped = {reason: count for reason, count in skipped.items() if count}
         message = None
         if skipped:
-            parts = ", ".join(f"{count} {reason}" for reason, count in skipped.items())
+            parts = ", ".join(f"{count} {SKIP_NOUNS[reason][count == 1]}" for reason, count in skipped.items())
             message = f"Skipped {sum(skipped.values())} entries that are not playable Spotify tracks: {parts}."
         listed = PlaylistTracks(_playlist(header), [_track(track) for track in items.tracks], skipped, message)
         with self.lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 
 from segue.cli.recommend import add_feedback_option
 from segue.errors import UserError
@@ -43,10 +44,27 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--spotify needs --host 127.0.0.1: Spotify sends the sign-in back to http://127.0.0.1:PORT/callback")
 
     app, recommender = build_app(args.run_dir, spotify=args.spotify, port=args.port, dataset=args.dataset, feedback=args.feedback)
-    shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"Segue app for run {args.run_dir} ({recommender.scorer.name}): open http://{shown}:{args.port}/", flush=True)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+        # Bind before printing the address, so a busy port is an error here and not a dead link.
+        listener = _bind(args.host, args.port)
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"Segue app for run {args.run_dir} ({recommender.scorer.name}): open http://{shown}:{args.port}/", flush=True)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        server.run(sockets=[listener])
     finally:
         recommender.close()
+    print("Segue app stopped", flush=True)
     return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as error:
+        listener.close()
+        raise UserError(f"cannot listen on {host}:{port}: {error.strerror}; choose another --port or --host") from None
+    listener.listen(128)
+    return listener

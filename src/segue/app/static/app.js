@@ -235,6 +235,10 @@ async function giveFeedback(feedback) {
       { track: track.uri, feedback, k: 10 });
     renderRecommendations(result);
     const title = track.title || track.uri;
+    if (!result.known) {
+      showToast(`The model does not know "${title}", so it cannot change the recommendations; the feedback is logged.`);
+      return;
+    }
     showToast(feedback === "like"
       ? `Added "${title}" to the recommender's input.`
       : `"${title}" will not be recommended again.`);
@@ -254,7 +258,7 @@ async function loadDevices() {
     return;
   }
   for (const device of devices) {
-    const option = new Option(`${device.name} (${device.type})`, device.id);
+    const option = new Option(`${device.name} · ${device.type}`, device.id);
     option.selected = device.is_active;
     select.append(option);
   }
@@ -308,6 +312,9 @@ function updatePlayer(state) {
   $("preview-note").hidden = !(state && state.preview);
   if (state && state.device && state.device.volume_percent !== null && document.activeElement !== $("volume")) {
     $("volume").value = state.device.volume_percent;
+    const muted = state.device.volume_percent === 0;
+    $("mute").innerHTML = muted ? ICONS.muted : ICONS.volume;
+    $("mute").setAttribute("aria-label", muted ? "Unmute" : "Mute");
   }
   renderProgress();
   markPlaying();
@@ -361,7 +368,7 @@ function wire() {
   $("mute").addEventListener("click", () => {
     const muted = Number(volume.value) === 0;
     if (!muted) app.volumeBeforeMute = Number(volume.value);
-    volume.value = muted ? app.volumeBeforeMute : 0;
+    volume.value = muted ? app.volumeBeforeMute || 50 : 0;
     $("mute").innerHTML = muted ? ICONS.volume : ICONS.muted;
     $("mute").setAttribute("aria-label", muted ? "Mute" : "Unmute");
     playerCommand("PUT", "/api/player/volume", { percent: Number(volume.value) });
@@ -373,10 +380,12 @@ function wire() {
   }));
   $("devices").addEventListener("focus", () => attempt(loadDevices));
 
+  // The player's keys win over the focused control: a clicked button or slider keeps the focus, and
+  // Space would press that button again and the arrows would move that slider.
   document.addEventListener("keydown", (event) => {
     const target = event.target;
-    if (target.matches("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.key === " " && !target.matches("button")) {
+    if (target.matches("select, textarea, input:not([type=range])") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === " ") {
       event.preventDefault();
       togglePlayback();
     } else if (event.key === "ArrowRight") {
