@@ -106,6 +106,14 @@ def fitted(request, cycle_dataset, tmp_path_factory):
     return name, run, load_scorer(run)
 
 
+@pytest.fixture(scope="session")
+def mpd_markov_run(mpd_sample, tmp_path_factory) -> Path:
+    """A Markov baseline on the MPD sample: it fits in seconds and follows every liked track."""
+    run = tmp_path_factory.mktemp("mpd-markov") / "markov"
+    train_or_fit(mpd_sample.path, run, Settings(ModelConfig(model="markov")), progress=False)
+    return run
+
+
 def track(dataset: Dataset, number: int) -> int:
     """Return the dataset index of track ``number`` of the cycle."""
     with dataset.catalog() as catalog:

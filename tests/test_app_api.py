@@ -13,16 +13,9 @@ from segue.app.offline import UNKNOWN_DURATION_MS, OfflineLibrary, PreviewPlayer
 from segue.cli import main
 
 
-@pytest.fixture(scope="module")
-def markov_run(mpd_sample, tmp_path_factory):
-    run = tmp_path_factory.mktemp("app") / "markov"
-    assert main(["train", str(mpd_sample.path), "--model", "markov", "--out", str(run), "--quiet"]) == 0
-    return run
-
-
 @pytest.fixture
-def client(markov_run, feedback_log):
-    app, recommender = build_app(markov_run, feedback=feedback_log)
+def client(mpd_markov_run, feedback_log):
+    app, recommender = build_app(mpd_markov_run, feedback=feedback_log)
     with TestClient(app) as opened:
         yield opened
     recommender.close()
@@ -78,15 +71,15 @@ def test_feedback_changes_recommendations(client, mpd_sample, feedback_log):
     assert rows == [(key, top, -1), (key, liked, 1)]
 
 
-def test_sessions_survive_a_restart(markov_run, feedback_log):
+def test_sessions_survive_a_restart(mpd_markov_run, feedback_log):
     key = "mpd:2482"
-    app, recommender = build_app(markov_run, feedback=feedback_log)
+    app, recommender = build_app(mpd_markov_run, feedback=feedback_log)
     with TestClient(app) as client:
         top = client.get(f"/api/playlists/{key}/recommendations").json()["tracks"][0]["uri"]
         client.post(f"/api/playlists/{key}/feedback", json={"track": top, "feedback": "dislike"})
     recommender.close()
 
-    app, recommender = build_app(markov_run, feedback=feedback_log)
+    app, recommender = build_app(mpd_markov_run, feedback=feedback_log)
     with TestClient(app) as client:
         restored = client.get(f"/api/playlists/{key}/recommendations", params={"k": 100}).json()
     recommender.close()
@@ -168,10 +161,10 @@ class Clock:
         return self.now
 
 
-def test_preview_player_moves_through_durations(mpd_sample, markov_run):
+def test_preview_player_moves_through_durations(mpd_sample, mpd_markov_run):
     from segue.recommending import Recommender
 
-    with Recommender.load(markov_run, feedback=False) as recommender:
+    with Recommender.load(mpd_markov_run, feedback=False) as recommender:
         library = OfflineLibrary(recommender.dataset, recommender.lookup)
         clock = Clock()
         player = PreviewPlayer(library, clock)
@@ -229,14 +222,14 @@ def test_error_shape_in_openapi(client):
     assert responses["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
 
 
-def test_busy_port_is_a_user_error(markov_run, capsys):
+def test_busy_port_is_a_user_error(mpd_markov_run, capsys):
     import socket
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        assert main(["app", "--run", str(markov_run), "--port", str(port)]) == 2
+        assert main(["app", "--run", str(mpd_markov_run), "--port", str(port)]) == 2
     captured = capsys.readouterr()
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in captured.err
     assert "open http" not in captured.out

@@ -6,21 +6,13 @@ import pytest
 
 from browser import browser_page, screenshot, serve
 from segue.app.build import build_app
-from segue.cli import main
 
 PLAYLIST = "mpd:2482"  # "tyga", a test playlist of 184 songs
 
 
-@pytest.fixture(scope="module")
-def markov_run(mpd_sample, tmp_path_factory):
-    run = tmp_path_factory.mktemp("browser") / "markov"
-    assert main(["train", str(mpd_sample.path), "--model", "markov", "--out", str(run), "--quiet"]) == 0
-    return run
-
-
 @pytest.fixture
-def page(markov_run, feedback_log):
-    app, recommender = build_app(markov_run, feedback=feedback_log)
+def page(mpd_markov_run, feedback_log):
+    app, recommender = build_app(mpd_markov_run, feedback=feedback_log)
     with serve(app) as address, browser_page() as opened:
         opened.goto(address + "/")
         opened.wait_for_selector("#playlists li")

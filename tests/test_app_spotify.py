@@ -9,17 +9,9 @@ from browser import browser_page, free_port, screenshot, serve
 from fake_spotify import FakeSpotify, make_track
 from segue.app.server import create_app
 from segue.app.spotify import SpotifyLibrary, SpotifyPlayer
-from segue.cli import main
 from segue.recommending import Recommender
 from segue.spotify.auth import SCOPES, PrivateTokenCache, SpotifySignIn, redirect_uri
 from segue.spotify.client import SpotifyClient
-
-
-@pytest.fixture(scope="module")
-def markov_run(mpd_sample, tmp_path_factory):
-    run = tmp_path_factory.mktemp("spotify-app") / "markov"
-    assert main(["train", str(mpd_sample.path), "--model", "markov", "--out", str(run), "--quiet"]) == 0
-    return run
 
 
 @pytest.fixture
@@ -53,15 +45,15 @@ class Setup:
 
 
 @pytest.fixture
-def signed_in(fake, markov_run, tmp_path):
-    setup = Setup(fake, markov_run, tmp_path, 8765, signed_in=True)
+def signed_in(fake, mpd_markov_run, tmp_path):
+    setup = Setup(fake, mpd_markov_run, tmp_path, 8765, signed_in=True)
     with TestClient(setup.app) as client:
         yield client
     setup.recommender.close()
 
 
-def test_sign_in_with_pkce_and_state(fake, markov_run, tmp_path):
-    setup = Setup(fake, markov_run, tmp_path, 8765, signed_in=False)
+def test_sign_in_with_pkce_and_state(fake, mpd_markov_run, tmp_path):
+    setup = Setup(fake, mpd_markov_run, tmp_path, 8765, signed_in=False)
     with TestClient(setup.app, follow_redirects=False) as client:
         assert client.get("/api/status").json()["signed_in"] is False
         response = client.get("/api/playlists")
@@ -184,9 +176,9 @@ def test_revoked_sign_in_asks_to_sign_in_again(signed_in, fake):
     assert (response.status_code, response.json()["error"]) == (401, "UNAUTHORIZED")
 
 
-def test_browser_sign_in_playlists_devices_and_errors(fake, markov_run, tmp_path):
+def test_browser_sign_in_playlists_devices_and_errors(fake, mpd_markov_run, tmp_path):
     port = free_port()
-    setup = Setup(fake, markov_run, tmp_path, port, signed_in=False)
+    setup = Setup(fake, mpd_markov_run, tmp_path, port, signed_in=False)
     with serve(setup.app, port) as address, browser_page() as page:
         page.goto(address + "/")
         page.click("text=Sign in with Spotify")

@@ -57,7 +57,9 @@ class Recommender:
         keep sessions in memory only, unlogged and not restorable.
         """
         loaded = load_scorer(run, dataset, checkpoint)
-        log = None if feedback is False else FeedbackLog(default_feedback_path() if feedback is None else feedback)
+        log = None
+        if feedback is not False:
+            log = FeedbackLog(feedback if feedback is not None else default_feedback_path())
         logger.debug("loaded %s (%s) with %d track indices", loaded.path, loaded.scorer.name, loaded.scorer.num_indices)
         return cls(loaded, log)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from segue.recommending.feedback import DISLIKE, LIKE
+from segue.recommending.tracks import Track
 from segue.scorers.base import ScorerState, top_k
 
 if TYPE_CHECKING:
@@ -16,19 +17,13 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Recommendation:
-    """A recommended track with its catalog metadata (None where unknown) and score.
+class Recommendation(Track):
+    """A recommended catalog track with its score.
 
     Scores are the model's, higher first: log-probabilities for neural models with a softmax
     output, the baseline's own scale otherwise, and training counts in a popularity-only session.
     """
 
-    index: int
-    uri: str
-    title: str | None
-    artist: str | None
-    album: str | None
-    duration_ms: int | None
     score: float
 
 
@@ -36,8 +31,8 @@ class Session:
     """The recommender's state for one playlist and the feedback given on it.
 
     The model reads ``input``: the playlist's tracks in the vocabulary, in order, then every liked
-    track (also in ``liked``). Unknown tracks, in neither the catalog nor the vocabulary, are skipped and listed in
-    ``unknown``. Input and disliked tracks are never recommended. Sessions are safe to use from
+    track (also in ``liked``). Tracks outside the vocabulary, whether the catalog has them or not,
+    are skipped and listed in ``unknown``. Input and disliked tracks are never recommended. Sessions are safe to use from
     several threads, and they never share feedback.
     """
 
@@ -78,10 +73,7 @@ class Session:
         tracks = self.recommender.lookup.tracks(indices.tolist())
         recommendations = []
         for index, score in zip(indices.tolist(), values.tolist()):
-            track = tracks[index]
-            recommendations.append(
-                Recommendation(index, track.uri, track.title, track.artist, track.album, track.duration_ms, score)
-            )
+            recommendations.append(Recommendation(**vars(tracks[index]), score=score))
         return recommendations
 
     def like(self, track: TrackRef) -> bool:
