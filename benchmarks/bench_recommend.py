@@ -1,8 +1,8 @@
 """Measure recommending latency of each model: starting a session, and a thumbs-up then the next 10 songs.
 
 The dataset is the shared MPD sample prepared with a vocabulary of exactly 25,000 tracks. Neural
-models have the default sizes of `segue train` and untrained weights, since latency does not depend
-on the weights; baselines are fitted on the training split. Sessions log to a feedback file in a
+models have the default sizes of `segue train` and untrained weights, because latency does not
+depend on the weights. Baselines are fitted on the training split. Sessions log to a feedback file in a
 temporary folder, as `segue recommend` does, so the figures include the SQLite commit of each
 thumbs-up. Everything runs on one CPU thread.
 

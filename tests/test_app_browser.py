@@ -1,4 +1,4 @@
-"""The app in headless Chromium over the offline catalog: what a listener clicks and sees."""
+"""The app in headless Chromium over the offline catalog, driven as a listener would drive it."""
 
 from __future__ import annotations
 
@@ -153,7 +153,7 @@ def test_device_picker_and_keyboard(page):
 
 
 def test_errors_show_as_a_sentence(page):
-    # Thumbs with nothing playing: the page says what to do instead of failing silently.
+    # Thumbs with nothing playing: the page shows what to do instead of failing silently.
     open_playlist(page)
     page.click("#thumb-up")
     page.wait_for_selector("#toast:not([hidden])")

@@ -17,7 +17,7 @@ from segue.spotify.client import SpotifyClient
 @pytest.fixture
 def fake(mpd_sample):
     with FakeSpotify() as server:
-        # A playlist of real MPD songs, so that the model knows its tracks.
+        # A playlist of real MPD songs, so that its tracks are in the model's vocabulary.
         with mpd_sample.catalog() as catalog:
             rows = catalog.execute("SELECT uri, name, artist FROM tracks WHERE idx BETWEEN 2 AND 6 ORDER BY idx").fetchall()
         tracks = []
@@ -113,7 +113,7 @@ def test_recommendations_and_feedback_on_spotify_tracks(signed_in):
     after = signed_in.post("/api/playlists/hits/feedback", json={"track": top, "feedback": "dislike"}).json()
     assert top not in [item["uri"] for item in after["tracks"]]
 
-    # A Spotify playlist of tracks the model does not know: the page is told how many.
+    # A Spotify playlist of tracks outside the vocabulary: the response counts them.
     mix = signed_in.get("/api/playlists/mix/recommendations").json()
     assert (mix["unknown_tracks"], mix["popularity_only"]) == (4, True)
     # A thumbs-up on such a track is logged, and the page learns that it changed nothing.

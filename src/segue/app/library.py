@@ -1,4 +1,4 @@
-"""What the app shows and controls, whatever is behind it: playlists, tracks, devices, playback.
+"""The app's view of a music source: playlists, tracks, devices and playback.
 
 The offline library (the run's dataset) and Spotify implement the same two interfaces, so the
 server and the page never ask which one they have.
@@ -63,7 +63,7 @@ class Device:
 
 @dataclass(frozen=True)
 class PlayerState:
-    """What plays now; ``preview`` is True when playback is simulated, with no audio."""
+    """The playback state. ``preview`` is True when playback is simulated, with no audio."""
 
     device: Device | None
     is_playing: bool

@@ -13,7 +13,7 @@ from segue.spotify.client import SpotifyClient, SpotifyError
 PLAYLISTS_TTL_S = 60.0
 # The most listed tracks sent as a queue in place of the playlist context, to keep one request small.
 MAX_QUEUE = 100
-# How the page names skipped entries: (plural, singular) per reason.
+# Names of skipped entries on the page, as (plural, singular) per reason.
 SKIP_NOUNS = {
     "unavailable": ("unavailable entries", "unavailable entry"),
     "local files": ("local files", "local file"),

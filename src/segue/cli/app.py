@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
         # Uvicorn then binds it again itself: with a socket handed to it, the app served about 40% fewer requests per second
         # in benchmarks/bench_app.py.
         _check_free(args.host, args.port)
-        shown = f"[{args.host}]" if ":" in args.host else args.host
-        print(f"Segue app for run {args.run_dir} ({recommender.scorer.name}): open http://{shown}:{args.port}/", flush=True)
+        url_host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"Segue app for run {args.run_dir} ({recommender.scorer.name}): open http://{url_host}:{args.port}/", flush=True)
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
         try:
             server.run()

@@ -132,8 +132,8 @@ def _print_header(recommender: Recommender, session: Session, title: str) -> Non
     if session.liked or session.disliked:
         print(f"feedback: {len(session.liked)} liked (appended to the input), {len(session.disliked)} disliked")
     if session.unknown:
-        shown = ", ".join(session.unknown[:5]) + (" ..." if len(session.unknown) > 5 else "")
-        print(f"skipped {_count(len(session.unknown), 'track')} the model does not know: {shown}")
+        listed = ", ".join(session.unknown[:5]) + (" ..." if len(session.unknown) > 5 else "")
+        print(f"skipped {_count(len(session.unknown), 'track')} the model does not know: {listed}")
     if session.popularity_only:
         print("no track is in the model's vocabulary, so these are the most popular training tracks")
     if recommender.feedback is not None:

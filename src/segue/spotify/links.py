@@ -58,8 +58,8 @@ def link_to_uri(text: str) -> str:
 
 def _spotify_track(kind: str, identifier: str, text: str, extra: list[str]) -> str:
     if kind != "track":
-        what = f"a Spotify {kind} reference" if kind in _TYPES else "not a Spotify track reference"
-        raise ValueError(f"{text!r} is {what}: expected a track, such as spotify:track:<22-character ID>")
+        description = f"a Spotify {kind} reference" if kind in _TYPES else "not a Spotify track reference"
+        raise ValueError(f"{text!r} is {description}: expected a track, such as spotify:track:<22-character ID>")
     if not _ID.fullmatch(identifier) or extra:
         raise ValueError(f"{text!r} is not a valid Spotify track: its ID must be 22 letters and digits")
     return f"spotify:track:{identifier}"
